@@ -1,0 +1,73 @@
+"""The hub's settings, declared once.
+
+Every field reads from a ``DOORSTEP_<NAME>`` environment variable (or a ``.env``
+file in the working directory); CLI flags of the same name override them.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-development-only"
+
+
+class Settings(BaseSettings):
+    """Hub settings with defaults that work on a fresh machine."""
+
+    model_config = SettingsConfigDict(env_prefix="DOORSTEP_", env_file=".env", extra="ignore")
+
+    environment: Literal["development", "production"] = Field(
+        "development", description="'production' refuses unsafe defaults such as the secret."
+    )
+    data_dir: Path = Field(
+        Path("./doorstep-data"),
+        description="Folder for the SQLite database, the hub's keys and the clips.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; default is a SQLite file in data_dir. "
+        "Use postgresql+psycopg://user@host/db for scale.",
+    )
+    secret_key: str = Field(
+        PLACEHOLDER_SECRET, description="Secret for CSRF tokens and cookie signing."
+    )
+    host: str = Field("127.0.0.1", description="Address `doorstep serve` binds to.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `doorstep serve` listens on.")
+    token_ttl_minutes: int = Field(
+        720, ge=1, le=60 * 24 * 30, description="Lifetime of a user's bearer token."
+    )
+    max_clip_bytes: int = Field(
+        200 * 1024 * 1024, ge=1024, description="Largest clip upload accepted, in bytes."
+    )
+    max_snapshot_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Largest snapshot upload accepted, in bytes."
+    )
+    login_attempts: int = Field(
+        10, ge=1, description="Failed logins allowed per email and address per window."
+    )
+    login_window_seconds: int = Field(300, ge=1, description="Window of the login rate limit.")
+    retention_interval_seconds: int = Field(
+        3600, ge=1, description="How often expired clips are purged."
+    )
+    default_retention_days: int = Field(
+        30, ge=1, le=180, description="Retention of a new camera's footage."
+    )
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'doorstep.db').resolve()}"
+
+    def check_safe(self) -> None:
+        """Refuse to run in production with development defaults."""
+        if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
+            raise RuntimeError(
+                "DOORSTEP_SECRET_KEY is the development placeholder; set a real secret "
+                "before running with DOORSTEP_ENVIRONMENT=production."
+            )
