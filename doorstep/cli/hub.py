@@ -1,0 +1,112 @@
+"""Hub commands: `serve`, `db upgrade`, `user add`."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from doorstep.config import Settings
+from doorstep.hub.models import Role
+
+
+def settings_from(data_dir: Path | None, database_url: str | None, **extra: object) -> Settings:
+    """Settings from the environment, overridden by the flags that were given."""
+    overrides = {k: v for k, v in {"data_dir": data_dir, "database_url": database_url, **extra}.items() if v is not None}
+    return Settings(**overrides)  # type: ignore[arg-type]
+
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the database, keys and clips [env DOORSTEP_DATA_DIR; default ./doorstep-data].",
+)
+database_url_option = click.option(
+    "--database-url",
+    help="SQLAlchemy URL, e.g. postgresql+psycopg://localhost/doorstep "
+    "[env DOORSTEP_DATABASE_URL; default SQLite in the data dir].",
+)
+
+
+@click.command()
+@click.option("--host", help="Address to bind [env DOORSTEP_HOST; default 127.0.0.1].")
+@click.option("--port", type=int, help="Port to listen on [env DOORSTEP_PORT; default 8000].")
+@data_dir_option
+@database_url_option
+@click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+def serve(
+    host: str | None, port: int | None, data_dir: Path | None, database_url: str | None, log_level: str
+) -> None:
+    """Run the hub: API under /api/v1, docs at /docs. Migrates the database first."""
+    import uvicorn
+
+    from doorstep.hub.app import create_app
+
+    settings = settings_from(data_dir, database_url, host=host, port=port)
+    app = create_app(settings)
+    click.echo(f"Doorstep hub on http://{settings.host}:{settings.port}  (API docs: /docs)")
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+
+
+@click.group()
+def db() -> None:
+    """Database maintenance."""
+
+
+@db.command("upgrade")
+@data_dir_option
+@database_url_option
+def db_upgrade(data_dir: Path | None, database_url: str | None) -> None:
+    """Apply every pending migration (the hub also does this on start)."""
+    from doorstep.hub.db import make_engine
+    from doorstep.hub.migrate import current_revision, upgrade
+
+    settings = settings_from(data_dir, database_url)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    click.echo(f"database at revision {current_revision(engine)}")
+
+
+@click.group()
+def user() -> None:
+    """Manage accounts."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.owner.value, show_default=True)
+@click.option("--agency", help="Agency name (required for officer and supervisor; created if new).")
+@click.option("--name", help="Display name [default: the part of the email before @].")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@data_dir_option
+@database_url_option
+def user_add(
+    email: str,
+    role: str,
+    agency: str | None,
+    name: str | None,
+    password_stdin: bool,
+    data_dir: Path | None,
+    database_url: str | None,
+) -> None:
+    """Create an account of any role, e.g. `doorstep user add ann@pd.example --role officer --agency "City PD"`."""
+    from doorstep.hub.context import build_hub
+    from doorstep.hub.db import session_scope
+    from doorstep.hub.schemas import UserCreate
+    from doorstep.hub.services.accounts import create_user
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    data = UserCreate.model_validate(
+        {"email": email, "password": password, "name": name or email.split("@")[0], "role": role, "agency": agency}
+    )
+    hub = build_hub(settings_from(data_dir, database_url))
+    with session_scope(hub.sessions) as session:
+        created = create_user(
+            session, email=data.email, password=data.password, name=data.name, role=data.role, agency_name=data.agency
+        )
+        click.echo(f"created {created.role} {created.email} ({created.id})")

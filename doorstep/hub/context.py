@@ -1,0 +1,52 @@
+"""The hub's long-lived parts, built once per process from the settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.config import Settings
+from doorstep.hub.db import make_engine, make_session_factory
+from doorstep.hub.migrate import upgrade
+from doorstep.hub.ratelimit import LoginRateLimiter
+from doorstep.hub.storage import LocalBlobStorage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    storage: LocalBlobStorage
+    login_limiter: LoginRateLimiter
+    extras: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def token_ttl(self) -> timedelta:
+        return timedelta(minutes=self.settings.token_ttl_minutes)
+
+
+def build_hub(settings: Settings, *, migrate: bool = True) -> Hub:
+    """Create the data dir, open the database (migrating it) and the clip store."""
+    settings.check_safe()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.resolved_database_url)
+    if migrate:
+        upgrade(engine)
+    storage = LocalBlobStorage(settings.data_dir / "clips")
+    leftovers = storage.clean_temporary()
+    if leftovers:
+        log.warning("removed %d partial uploads left by an interrupted run", leftovers)
+    return Hub(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        storage=storage,
+        login_limiter=LoginRateLimiter(settings.login_attempts, settings.login_window_seconds),
+    )

@@ -1,0 +1,78 @@
+"""Typed FastAPI dependencies: the hub, a database session, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
+
+from doorstep.errors import Forbidden, NotAuthenticated
+from doorstep.hub.context import Hub
+from doorstep.hub.models import Camera, Role, User
+from doorstep.hub.services.accounts import user_for_token
+from doorstep.hub.services.cameras import camera_for_key
+
+_bearer = HTTPBearer(auto_error=False, description="A user token or, for /ingest, a camera key.")
+
+
+def get_hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+HubDep = Annotated[Hub, Depends(get_hub)]
+
+
+def get_session(hub: HubDep) -> Iterator[Session]:
+    session = hub.sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def bearer_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials:
+        raise NotAuthenticated("missing bearer token: send 'Authorization: Bearer <token>'")
+    return credentials.credentials
+
+
+def get_current_user(session: SessionDep, credentials: Credentials) -> User:
+    return user_for_token(session, bearer_token(credentials))
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def get_current_camera(session: SessionDep, credentials: Credentials) -> Camera:
+    return camera_for_key(session, bearer_token(credentials))
+
+
+CurrentCamera = Annotated[Camera, Depends(get_current_camera)]
+
+
+def require_roles(*roles: Role) -> object:
+    """A dependency that lets only the given roles through."""
+    allowed = {role.value for role in roles}
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in allowed:
+            raise Forbidden(f"this needs the role {' or '.join(sorted(allowed))}")
+        return user
+
+    return Depends(check)
+
+
+Owner = Annotated[User, require_roles(Role.owner)]
+Admin = Annotated[User, require_roles(Role.admin)]

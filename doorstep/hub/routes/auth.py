@@ -1,0 +1,49 @@
+"""Sign-up, login (OAuth2 password form) and logout."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, status
+from fastapi.security import OAuth2PasswordRequestForm
+
+from doorstep.hub.deps import Credentials, CurrentUser, HubDep, SessionDep
+from doorstep.hub.models import Role
+from doorstep.hub.schemas import SignUp, Token, UserPublic
+from doorstep.hub.services import accounts
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+def signup(data: SignUp, session: SessionDep) -> object:
+    """Create an owner account. Other roles are created by an admin."""
+    return accounts.create_user(
+        session, email=data.email, password=data.password, name=data.name, role=Role.owner
+    )
+
+
+@router.post("/token", response_model=Token)
+def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    request: Request,
+    session: SessionDep,
+    hub: HubDep,
+) -> Token:
+    """Exchange email (`username`) and password for a bearer token that expires."""
+    client = request.client.host if request.client else "unknown"
+    user = accounts.authenticate(session, hub.login_limiter, form.username, form.password, client)
+    token, row = accounts.issue_token(session, user, hub.token_ttl)
+    return Token(access_token=token, expires_at=row.expires_at)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(_user: CurrentUser, credentials: Credentials, session: SessionDep) -> None:
+    """Revoke the token used for this call."""
+    if credentials is not None:
+        accounts.revoke_token(session, credentials.credentials)
+
+
+@router.get("/me", response_model=UserPublic)
+def me(user: CurrentUser) -> object:
+    return user

@@ -1,0 +1,131 @@
+"""What camera agents call, authenticated by their camera key (docs/ingest-api.md)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Header, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+
+from doorstep.errors import Conflict, InvalidInput, TooLarge
+from doorstep.hub.context import Hub
+from doorstep.hub.db import session_scope
+from doorstep.hub.deps import Credentials, CurrentCamera, HubDep, SessionDep, bearer_token
+from doorstep.hub.routes.events import event_public
+from doorstep.hub.schemas import BlobStored, EventCreate, EventPublic
+from doorstep.hub.services import events
+from doorstep.hub.services.cameras import camera_for_key
+from doorstep.hub.storage import check_sha256
+
+router = APIRouter(prefix="/ingest", tags=["ingest (camera agents)"])
+
+BlobKind = Literal["clip", "snapshot"]
+
+
+@router.post(
+    "/events",
+    response_model=EventPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "The event already existed and was updated."}},
+)
+def create_event(
+    data: EventCreate, camera: CurrentCamera, session: SessionDep, response: Response
+) -> EventPublic:
+    """Create an event (idempotent on its id)."""
+    event, created = events.upsert_event(session, camera, data)
+    if not created:
+        response.status_code = status.HTTP_200_OK
+    return event_public(event)
+
+
+@router.get("/config")
+def agent_config(camera: CurrentCamera) -> dict[str, object]:
+    """The zones and masks the owner saved for this camera's agent."""
+    return {"camera_id": camera.id, "name": camera.name, **(camera.agent_config or {})}
+
+
+def _existing_blob(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: str) -> bool:
+    """Authorise the upload; True if this exact blob is already attached."""
+    with session_scope(hub.sessions) as session:
+        camera = camera_for_key(session, key)
+        event = events.get_camera_event(session, camera, event_id)
+        current = event.clip_sha256 if kind == "clip" else event.snapshot_sha256
+        if current is not None and current != sha256:
+            raise Conflict(f"this event already has a different {kind}", field="X-Content-SHA256")
+        return current == sha256 and hub.storage.exists(sha256)
+
+
+def _attach(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: str, size: int) -> None:
+    with session_scope(hub.sessions) as session:
+        camera = camera_for_key(session, key)
+        event = events.get_camera_event(session, camera, event_id)
+        if kind == "clip":
+            event.clip_sha256, event.clip_size = sha256, size
+        else:
+            event.snapshot_sha256, event.snapshot_size = sha256, size
+
+
+async def _upload(
+    kind: BlobKind,
+    event_id: str,
+    request: Request,
+    response: Response,
+    hub: Hub,
+    credentials: Credentials,
+    declared_sha256: str | None,
+) -> BlobStored:
+    key = bearer_token(credentials)
+    sha256 = check_sha256(declared_sha256)
+    limit = hub.settings.max_clip_bytes if kind == "clip" else hub.settings.max_snapshot_bytes
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise InvalidInput("Content-Length must be a number", field="Content-Length")
+        if int(length) > limit:
+            raise TooLarge(f"the {kind} is {length} bytes; the limit is {limit} bytes")
+    if await run_in_threadpool(_existing_blob, hub, key, event_id, kind, sha256):
+        response.status_code = status.HTTP_200_OK
+        return BlobStored(sha256=sha256, size=int(length or 0), created=False)
+    size = await hub.storage.put(request.stream(), sha256, limit)
+    await run_in_threadpool(_attach, hub, key, event_id, kind, sha256, size)
+    return BlobStored(sha256=sha256, size=size, created=True)
+
+
+SHA_HEADER = Header(alias="X-Content-SHA256", description="Lowercase hex SHA-256 of the body.")
+UPLOAD_DOC = {
+    "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+}
+
+
+@router.put(
+    "/events/{event_id}/clip",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=UPLOAD_DOC,
+)
+async def upload_clip(
+    event_id: str,
+    request: Request,
+    response: Response,
+    hub: HubDep,
+    credentials: Credentials,
+    sha256: Annotated[str | None, SHA_HEADER] = None,
+) -> BlobStored:
+    """Upload the event's MP4 as the raw body; streamed to disk and verified."""
+    return await _upload("clip", event_id, request, response, hub, credentials, sha256)
+
+
+@router.put(
+    "/events/{event_id}/snapshot",
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=UPLOAD_DOC,
+)
+async def upload_snapshot(
+    event_id: str,
+    request: Request,
+    response: Response,
+    hub: HubDep,
+    credentials: Credentials,
+    sha256: Annotated[str | None, SHA_HEADER] = None,
+) -> BlobStored:
+    """Upload the event's JPEG snapshot as the raw body."""
+    return await _upload("snapshot", event_id, request, response, hub, credentials, sha256)

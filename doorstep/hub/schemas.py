@@ -1,0 +1,157 @@
+"""Request and reply bodies of the core API.
+
+`XCreate` is what a client sends, `XPublic` what it gets back; secrets (password
+hashes, key hashes) never appear in a `Public` schema.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from doorstep.hub.models import Role
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a timezone, e.g. 2026-01-01T12:00:00Z")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+Password = Annotated[str, Field(min_length=10, max_length=200, description="At least 10 characters.")]
+
+
+class Token(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_at: datetime
+
+
+class SignUp(BaseModel):
+    email: EmailStr
+    password: Password
+    name: str = Field(min_length=1, max_length=200)
+
+
+class UserCreate(SignUp):
+    role: Role
+    agency: str | None = Field(None, description="Agency name; required for officers and supervisors.")
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    email: str
+    name: str
+    role: str
+    agency_id: str | None
+    opt_out_requests: bool
+    created_at: datetime
+
+
+class UserSettings(BaseModel):
+    opt_out_requests: bool | None = Field(None, description="Opt out of every police request.")
+
+
+class AgencyCreate(BaseModel):
+    name: str = Field(min_length=2, max_length=200)
+
+
+class AgencyPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+
+
+class CameraCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    latitude: float = Field(ge=-90, le=90)
+    longitude: float = Field(ge=-180, le=180)
+    retention_days: int = Field(30, ge=1, le=180, description="Days footage is kept (1-180).")
+    opt_out_requests: bool = Field(False, description="Never include this camera in requests.")
+
+
+class CameraUpdate(BaseModel):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    latitude: float | None = Field(None, ge=-90, le=90)
+    longitude: float | None = Field(None, ge=-180, le=180)
+    retention_days: int | None = Field(None, ge=1, le=180)
+    opt_out_requests: bool | None = None
+    agent_config: dict[str, object] | None = Field(
+        None, description="Zones and privacy masks the agent fetches from /api/v1/ingest/config."
+    )
+
+
+class CameraPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    latitude: float
+    longitude: float
+    retention_days: int
+    opt_out_requests: bool
+    agent_config: dict[str, object]
+    last_seen_at: datetime | None
+    created_at: datetime
+
+
+class CameraWithKey(CameraPublic):
+    api_key: str = Field(description="Shown once; only its hash is stored.")
+
+
+class EventCreate(BaseModel):
+    id: uuid.UUID = Field(description="Chosen by the agent; the same id twice is one event.")
+    start_time: AwareDatetime
+    end_time: AwareDatetime | None = None
+    label: Literal["person", "motion"] = "motion"
+    score: float = Field(0.0, ge=0, le=1)
+    box: list[float] | None = Field(None, description="[x, y, w, h], relative 0..1.")
+
+    @field_validator("box")
+    @classmethod
+    def _box(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and (len(value) != 4 or any(not 0 <= v <= 1 for v in value)):
+            raise ValueError("must be [x, y, w, h] with each value between 0 and 1")
+        return value
+
+
+class EventPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    camera_id: str
+    start_time: datetime
+    end_time: datetime | None
+    label: str
+    score: float
+    box: list[float] | None
+    has_clip: bool
+    has_snapshot: bool
+    clip_sha256: str | None
+    clip_size: int | None
+
+
+class EventPage(BaseModel):
+    items: list[EventPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class BlobStored(BaseModel):
+    sha256: str
+    size: int
+    created: bool
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    database: str

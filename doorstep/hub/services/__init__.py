@@ -1,0 +1,1 @@
+"""Service functions: the hub's behaviour, independent of HTTP and the CLI."""

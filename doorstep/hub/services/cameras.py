@@ -1,0 +1,68 @@
+"""The camera registry: an owner's cameras, their locations and agent keys."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.errors import NotAuthenticated, NotFound
+from doorstep.hub.models import Camera, Event, User
+from doorstep.hub.schemas import CameraCreate, CameraUpdate
+from doorstep.hub.security import CAMERA_KEY_PREFIX, new_secret, secret_hash
+from doorstep.hub.services.events import delete_events
+from doorstep.hub.storage import LocalBlobStorage
+
+
+def create_camera(session: Session, owner: User, data: CameraCreate) -> tuple[Camera, str]:
+    """Register a camera; returns it with its key, which is never retrievable again."""
+    key = new_secret(CAMERA_KEY_PREFIX)
+    camera = Camera(owner_id=owner.id, key_hash=secret_hash(key), agent_config={}, **data.model_dump())
+    session.add(camera)
+    session.flush()
+    return camera, key
+
+
+def list_cameras(session: Session, owner: User) -> list[Camera]:
+    query = select(Camera).where(Camera.owner_id == owner.id).order_by(Camera.created_at)
+    return list(session.scalars(query))
+
+
+def get_owned_camera(session: Session, owner: User, camera_id: str) -> Camera:
+    """Another owner's camera is indistinguishable from a missing one."""
+    camera = session.get(Camera, camera_id)
+    if camera is None or camera.owner_id != owner.id:
+        raise NotFound("no such camera")
+    return camera
+
+
+def update_camera(session: Session, camera: Camera, data: CameraUpdate) -> Camera:
+    for field, value in data.model_dump(exclude_unset=True).items():
+        if value is not None:
+            setattr(camera, field, value)
+    session.flush()
+    return camera
+
+
+def rotate_key(session: Session, camera: Camera) -> str:
+    key = new_secret(CAMERA_KEY_PREFIX)
+    camera.key_hash = secret_hash(key)
+    session.flush()
+    return key
+
+
+def delete_camera(session: Session, storage: LocalBlobStorage, camera: Camera) -> int:
+    """Delete a camera, its events and the blobs no other event refers to."""
+    events = list(session.scalars(select(Event).where(Event.camera_id == camera.id)))
+    removed = delete_events(session, storage, events)
+    session.delete(camera)
+    session.flush()
+    return removed
+
+
+def camera_for_key(session: Session, key: str) -> Camera:
+    if not key.startswith(CAMERA_KEY_PREFIX):
+        raise NotAuthenticated("not a camera key")
+    camera = session.scalar(select(Camera).where(Camera.key_hash == secret_hash(key)))
+    if camera is None:
+        raise NotAuthenticated("unknown camera key; it may have been rotated")
+    return camera

@@ -1,0 +1,45 @@
+"""Retention: events and clips older than their camera's retention are deleted."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.hub.models import Camera, Event
+from doorstep.hub.services.events import delete_events
+from doorstep.hub.storage import LocalBlobStorage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PurgedCamera:
+    camera_id: str
+    events: int
+    blobs: int
+    older_than: datetime
+
+
+def purge_expired(session: Session, storage: LocalBlobStorage, now: datetime) -> list[PurgedCamera]:
+    """Delete what each camera no longer keeps; one summary per camera touched."""
+    purged: list[PurgedCamera] = []
+    for camera in session.scalars(select(Camera)):
+        cutoff = now - timedelta(days=camera.retention_days)
+        query = select(Event).where(Event.camera_id == camera.id, Event.start_time < cutoff)
+        expired = list(session.scalars(query))
+        if not expired:
+            continue
+        blobs = delete_events(session, storage, expired)
+        purged.append(PurgedCamera(camera.id, len(expired), blobs, cutoff))
+        log.info(
+            "retention: camera %s: deleted %d events and %d files older than %s",
+            camera.id,
+            len(expired),
+            blobs,
+            cutoff.isoformat(),
+        )
+    return purged
