@@ -160,15 +160,25 @@ def verify_chain(
     later segment pass the ``prev_hash`` of the row before it (and its
     ``first_seq``, or ``None`` to accept any). ``checkpoints`` whose signatures
     the caller has already verified pin the hash a row must have at their seq,
-    which catches a chain rewritten and re-hashed from some row onwards.
+    which catches a chain rewritten and re-hashed from some row onwards, or one
+    cut short before a checkpointed row.
     """
     pinned = {int(c["seq"]): str(c["head_hash"]) for c in checkpoints}
     expected_seq, count, head = first_seq, 0, prev_hash
+    last_seq: int | None = None if first_seq is None else first_seq - 1
     for entry in entries:
         reason = _row_problem(entry, expected_seq, head, pinned)
         if reason is not None:
             return VerifyResult(False, count, head, entry.seq, reason)
-        count, head, expected_seq = count + 1, entry.hash, entry.seq + 1
+        count, head, expected_seq, last_seq = count + 1, entry.hash, entry.seq + 1, entry.seq
+    beyond = [seq for seq in pinned if last_seq is None or seq > last_seq]
+    if beyond:
+        missing = 1 if last_seq is None else last_seq + 1
+        reason = (
+            f"the chain ends before seq {max(beyond)}, which a signed checkpoint covers: "
+            "rows were removed from the end"
+        )
+        return VerifyResult(False, count, head, missing, reason)
     return VerifyResult(True, count, head)
 
 

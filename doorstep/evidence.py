@@ -134,9 +134,7 @@ def build_bundle(
     return BundleInfo(out, hashlib.sha256(manifest_bytes).hexdigest(), len(clips))
 
 
-def verify_bundle(
-    path: str | os.PathLike[str], public_key: Ed25519PublicKey
-) -> BundleReport:
+def verify_bundle(path: str | os.PathLike[str], public_key: Ed25519PublicKey) -> BundleReport:
     """Check a bundle offline against the hub's public key; report every problem."""
     try:
         with zipfile.ZipFile(path) as zf:
@@ -152,9 +150,7 @@ def _check_names(clips: Sequence[BundleClip]) -> None:
     for clip in clips:
         bad = not clip.name or clip.name in {".", ".."} or any(c in clip.name for c in "/\\\0")
         if bad:
-            raise InvalidInput(
-                f"Clip name {clip.name!r} is not a plain file name.", field="clips"
-            )
+            raise InvalidInput(f"Clip name {clip.name!r} is not a plain file name.", field="clips")
     duplicates = [n for n, k in Counter(c.name for c in clips).items() if k > 1]
     if duplicates:
         raise InvalidInput(f"Clip names must be unique; repeated: {duplicates}.", field="clips")
@@ -203,7 +199,10 @@ def _add_clip(
     info = zipfile.ZipInfo(arcname, date_time=stamp)
     info.compress_type = zipfile.ZIP_STORED
     digest = hashlib.sha256()
-    with open(clip.path, "rb") as src, zf.open(info, "w", force_zip64=size > _ZIP64_THRESHOLD) as dst:
+    with (
+        open(clip.path, "rb") as src,
+        zf.open(info, "w", force_zip64=size > _ZIP64_THRESHOLD) as dst,
+    ):
         while chunk := src.read(CHUNK):
             digest.update(chunk)
             dst.write(chunk)

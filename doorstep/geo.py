@@ -33,7 +33,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Literal, TypeGuard
 
 import h3
 import shapely
@@ -51,6 +51,7 @@ MIN_WINDOW = timedelta(minutes=15)
 MAX_WINDOW = timedelta(hours=12)
 MAX_WINDOW_AGE = timedelta(days=30)
 COARSE_H3_RESOLUTION = 7
+_HUGE_RADIUS_M = 50_000.0
 
 BBox = tuple[float, float, float, float]
 
@@ -63,7 +64,7 @@ class Area:
     area_sq_mi: float
     bbox: BBox
     centroid: tuple[float, float]
-    kind: str = "polygon"
+    kind: Literal["polygon", "circle"] = "polygon"
     center: tuple[float, float] | None = None
     radius_m: float | None = None
 
@@ -92,6 +93,8 @@ def parse_area(
         area = _build_area(polygon, kind="polygon")
     elif kind == "Circle":
         center, radius_m = _circle_params(data)
+        if radius_m > _HUGE_RADIUS_M:  # a polygon would wrap the globe; its size says enough
+            _check_size(math.pi * radius_m**2 / SQ_METRES_PER_SQ_MILE, min_sq_mi, max_sq_mi)
         polygon = circle_polygon(center, radius_m, circle_vertices)
         area = _build_area(polygon, kind="circle", center=center, radius_m=radius_m)
     else:
@@ -190,6 +193,7 @@ def validate_window(
 
 # --- parsing helpers -------------------------------------------------------
 
+
 def _error(message: str) -> InvalidArea:
     return InvalidArea(message, field="area")
 
@@ -223,13 +227,9 @@ def _polygon_from_geojson(data: Mapping[str, Any]) -> Polygon:
 def _ring(raw: object) -> list[tuple[float, float]]:
     if not isinstance(raw, Sequence) or isinstance(raw, str):
         raise _error("The Polygon's ring must be a list of [lon, lat] points.")
-    points = [_position(p, i) for i, p in enumerate(raw)]
-    if points and points[0] != points[-1]:
-        points.append(points[0])  # accept unclosed rings: close them
+    points = [_position(p, i) for i, p in enumerate(raw)]  # shapely closes an open ring
     if len(set(points)) < 3:
-        raise _error(
-            f"The Polygon has {len(set(points))} distinct points; it needs at least 3."
-        )
+        raise _error(f"The Polygon has {len(set(points))} distinct points; it needs at least 3.")
     return points
 
 
@@ -243,12 +243,8 @@ def _position(raw: object, index: int) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def _is_number(value: object) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-    )
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _check_lon_lat(lon: float, lat: float, what: str) -> None:
@@ -292,7 +288,7 @@ def _circle_params(data: Mapping[str, Any]) -> tuple[tuple[float, float], float]
 def _build_area(
     polygon: Polygon,
     *,
-    kind: str,
+    kind: Literal["polygon", "circle"],
     center: tuple[float, float] | None = None,
     radius_m: float | None = None,
 ) -> Area:

@@ -75,7 +75,7 @@ class AgentConfig(BaseSettings):
         0.05, gt=0, le=1, description="Weight of each analysed frame in the running background."
     )
     warmup_seconds: float = Field(
-        1.0, ge=0, le=60, description="Learning time after start or reconnect; no motion reported."
+        0.25, ge=0, le=60, description="Learning time after start or reconnect; no motion reported."
     )
     recalibrate_area: float = Field(
         0.6,

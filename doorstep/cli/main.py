@@ -8,6 +8,7 @@ import click
 from pydantic import ValidationError
 
 from doorstep import __version__
+from doorstep.cli.agent import agent
 from doorstep.cli.hub import db, serve, user
 from doorstep.errors import DoorstepError
 
@@ -41,3 +42,4 @@ def cli() -> None:
 cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(user)
+cli.add_command(agent)

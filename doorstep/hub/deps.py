@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from doorstep.errors import Forbidden, NotAuthenticated
 from doorstep.hub.context import Hub
 from doorstep.hub.models import Camera, Role, User
+from doorstep.hub.schemas import UUID_PATTERN
 from doorstep.hub.services.accounts import user_for_token
 from doorstep.hub.services.cameras import camera_for_key
+
+EntityId = Annotated[str, Path(pattern=UUID_PATTERN, description="A UUID.")]
 
 _bearer = HTTPBearer(auto_error=False, description="A user token or, for /ingest, a camera key.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
-from doorstep.hub.deps import HubDep, Owner, SessionDep
+from doorstep.hub.deps import EntityId, HubDep, Owner, SessionDep
 from doorstep.hub.schemas import CameraCreate, CameraPublic, CameraUpdate, CameraWithKey
 from doorstep.hub.services import cameras
 
@@ -24,25 +24,25 @@ def list_cameras(owner: Owner, session: SessionDep) -> object:
 
 
 @router.get("/{camera_id}", response_model=CameraPublic)
-def get_camera(camera_id: str, owner: Owner, session: SessionDep) -> object:
+def get_camera(camera_id: EntityId, owner: Owner, session: SessionDep) -> object:
     return cameras.get_owned_camera(session, owner, camera_id)
 
 
 @router.patch("/{camera_id}", response_model=CameraPublic)
-def update_camera(camera_id: str, data: CameraUpdate, owner: Owner, session: SessionDep) -> object:
+def update_camera(camera_id: EntityId, data: CameraUpdate, owner: Owner, session: SessionDep) -> object:
     camera = cameras.get_owned_camera(session, owner, camera_id)
     return cameras.update_camera(session, camera, data)
 
 
 @router.delete("/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_camera(camera_id: str, owner: Owner, session: SessionDep, hub: HubDep) -> None:
+def delete_camera(camera_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> None:
     """Delete the camera with all its events and clips."""
     camera = cameras.get_owned_camera(session, owner, camera_id)
     cameras.delete_camera(session, hub.storage, camera)
 
 
 @router.post("/{camera_id}/rotate-key", response_model=CameraWithKey)
-def rotate_key(camera_id: str, owner: Owner, session: SessionDep) -> CameraWithKey:
+def rotate_key(camera_id: EntityId, owner: Owner, session: SessionDep) -> CameraWithKey:
     """Issue a new agent key; the old one stops working at once."""
     camera = cameras.get_owned_camera(session, owner, camera_id)
     key = cameras.rotate_key(session, camera)

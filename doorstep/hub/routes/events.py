@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
 from doorstep.errors import NotFound
-from doorstep.hub.deps import HubDep, Owner, SessionDep
+from doorstep.hub.deps import EntityId, HubDep, Owner, SessionDep
 from doorstep.hub.models import Event
 from doorstep.hub.schemas import EventPage, EventPublic
 from doorstep.hub.services import events
@@ -59,7 +59,7 @@ def list_events(
 
 
 @router.get("/{event_id}", response_model=EventPublic)
-def get_event(event_id: str, owner: Owner, session: SessionDep) -> EventPublic:
+def get_event(event_id: EntityId, owner: Owner, session: SessionDep) -> EventPublic:
     return event_public(events.get_owned_event(session, owner, event_id))
 
 
@@ -77,13 +77,13 @@ def blob_response(hub: HubDep, sha256: str | None, media_type: str, filename: st
 
 
 @router.get("/{event_id}/clip", response_class=FileResponse)
-def get_clip(event_id: str, owner: Owner, session: SessionDep, hub: HubDep) -> FileResponse:
+def get_clip(event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> FileResponse:
     """The event's MP4 clip (supports `Range`)."""
     event = events.get_owned_event(session, owner, event_id)
     return blob_response(hub, event.clip_sha256, "video/mp4", f"{event.id}.mp4")
 
 
 @router.get("/{event_id}/snapshot", response_class=FileResponse)
-def get_snapshot(event_id: str, owner: Owner, session: SessionDep, hub: HubDep) -> FileResponse:
+def get_snapshot(event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> FileResponse:
     event = events.get_owned_event(session, owner, event_id)
     return blob_response(hub, event.snapshot_sha256, "image/jpeg", f"{event.id}.jpg")

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from doorstep.errors import Conflict, InvalidInput, TooLarge
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
-from doorstep.hub.deps import Credentials, CurrentCamera, HubDep, SessionDep, bearer_token
+from doorstep.hub.deps import EntityId, Credentials, CurrentCamera, HubDep, SessionDep, bearer_token
 from doorstep.hub.routes.events import event_public
 from doorstep.hub.schemas import BlobStored, EventCreate, EventPublic
 from doorstep.hub.services import events
@@ -44,7 +44,7 @@ def agent_config(camera: CurrentCamera) -> dict[str, object]:
     return {"camera_id": camera.id, "name": camera.name, **(camera.agent_config or {})}
 
 
-def _existing_blob(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: str) -> bool:
+def _existing_blob(hub: Hub, key: str, event_id: EntityId, kind: BlobKind, sha256: str) -> bool:
     """Authorise the upload; True if this exact blob is already attached."""
     with session_scope(hub.sessions) as session:
         camera = camera_for_key(session, key)
@@ -55,7 +55,7 @@ def _existing_blob(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: st
         return current == sha256 and hub.storage.exists(sha256)
 
 
-def _attach(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: str, size: int) -> None:
+def _attach(hub: Hub, key: str, event_id: EntityId, kind: BlobKind, sha256: str, size: int) -> None:
     with session_scope(hub.sessions) as session:
         camera = camera_for_key(session, key)
         event = events.get_camera_event(session, camera, event_id)
@@ -67,7 +67,7 @@ def _attach(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: str, size
 
 async def _upload(
     kind: BlobKind,
-    event_id: str,
+    event_id: EntityId,
     request: Request,
     response: Response,
     hub: Hub,
@@ -103,7 +103,7 @@ UPLOAD_DOC = {
     openapi_extra=UPLOAD_DOC,
 )
 async def upload_clip(
-    event_id: str,
+    event_id: EntityId,
     request: Request,
     response: Response,
     hub: HubDep,
@@ -120,7 +120,7 @@ async def upload_clip(
     openapi_extra=UPLOAD_DOC,
 )
 async def upload_snapshot(
-    event_id: str,
+    event_id: EntityId,
     request: Request,
     response: Response,
     hub: HubDep,

@@ -1,0 +1,259 @@
+"""Event clips: a pre-roll ring of encoded packets, MP4 writers, snapshots, hashing.
+
+Without privacy masks a clip is cut from the encoded packets (no re-encoding, so it
+costs almost nothing); the ring keeps packets from a keyframe at least ``pre_roll``
+seconds old, so every clip starts decodable. With masks, or for codecs MP4 cannot
+carry, the writer decodes its packets, blacks out the masks and encodes H.264.
+Clips are written with ``movflags=faststart`` to a temporary file and then published
+into the outbox: the SHA-256 is computed while that final copy is written, then the
+file is fsynced and renamed, so the outbox never holds a partial clip.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from fractions import Fraction
+from pathlib import Path
+from typing import Protocol
+
+import av
+import cv2
+import numpy as np
+import numpy.typing as npt
+from av.packet import Packet
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from doorstep.agent.motion import polygon_mask
+
+REMUX_CODECS = {"h264", "hevc", "av1", "vp9", "mpeg4"}
+_CHUNK = 1 << 20
+
+
+def packet_time(packet: Packet) -> float:
+    ts = packet.dts if packet.dts is not None else packet.pts
+    if ts is None or packet.time_base is None:
+        return 0.0
+    return float(ts * packet.time_base)
+
+
+class PacketRing:
+    """Encoded packets of the last ``pre_roll`` seconds, always starting at a keyframe."""
+
+    def __init__(self, pre_roll: float) -> None:
+        self.pre_roll = pre_roll
+        self._packets: deque[tuple[float, bool, Packet]] = deque()
+
+    def push(self, packet: Packet) -> None:
+        t = packet_time(packet)
+        self._packets.append((t, bool(packet.is_keyframe), packet))
+        horizon = t - self.pre_roll
+        # Drop a whole GOP only when the next keyframe is itself old enough to start from.
+        while True:
+            nxt = next((i for i, (_, key, _) in enumerate(self._packets) if key and i > 0), None)
+            if nxt is None or self._packets[nxt][0] > horizon:
+                break
+            for _ in range(nxt):
+                self._packets.popleft()
+
+    def packets(self) -> list[Packet]:
+        items = list(self._packets)
+        start = next((i for i, (_, key, _) in enumerate(items) if key), len(items))
+        return [p for _, _, p in items[start:]]
+
+    def clear(self) -> None:
+        self._packets.clear()
+
+
+def publish_file(src: Path, dest: Path) -> tuple[str, int]:
+    """Copy ``src`` to ``dest`` atomically (temp + fsync + rename), hashing while writing."""
+    digest = hashlib.sha256()
+    size = 0
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    with src.open("rb") as reader, tmp.open("wb") as writer:
+        while block := reader.read(_CHUNK):
+            digest.update(block)
+            writer.write(block)
+            size += len(block)
+        writer.flush()
+        os.fsync(writer.fileno())
+    os.replace(tmp, dest)
+    _fsync_dir(dest.parent)
+    src.unlink(missing_ok=True)
+    return digest.hexdigest(), size
+
+
+def write_bytes_atomic(data: bytes, dest: Path) -> str:
+    """Write bytes atomically and return their SHA-256."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
+    with tmp.open("wb") as writer:
+        writer.write(data)
+        writer.flush()
+        os.fsync(writer.fileno())
+    os.replace(tmp, dest)
+    _fsync_dir(dest.parent)
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class ClipWriter(Protocol):
+    """Receives the packets of one clip in decode order and writes an MP4."""
+
+    duration: float
+
+    def add(self, packet: Packet) -> None: ...
+
+    def close(self) -> Path | None: ...
+
+
+class RemuxClipWriter:
+    """Copies encoded packets into an MP4 with faststart; no decoding, no encoding."""
+
+    def __init__(self, path: Path, template: VideoStream) -> None:
+        self.path = path
+        self._out = av.open(str(path), "w", format="mp4", options={"movflags": "faststart"})
+        self._stream = self._out.add_stream_from_template(template)
+        self._offset: int | None = None
+        self._first = 0.0
+        self._last_dts: int | None = None
+        self.duration = 0.0
+        self.count = 0
+
+    def add(self, packet: Packet) -> None:
+        dts = packet.dts if packet.dts is not None else packet.pts
+        if dts is None or packet.time_base is None:
+            return
+        if self._offset is None:
+            self._offset = dts
+            self._first = float(dts * packet.time_base)
+        if self._last_dts is not None and dts <= self._last_dts:
+            return
+        self._last_dts = dts
+        # The muxer takes ownership of what it writes: give it a copy, the ring keeps the original.
+        copy = Packet(bytes(packet))
+        copy.dts = dts - self._offset
+        copy.pts = (packet.pts if packet.pts is not None else dts) - self._offset
+        copy.time_base = packet.time_base
+        copy.is_keyframe = packet.is_keyframe
+        if packet.duration:
+            copy.duration = packet.duration
+        copy.stream = self._stream
+        self._out.mux(copy)
+        self.duration = float(dts * packet.time_base) - self._first
+        self.count += 1
+
+    def close(self) -> Path | None:
+        self._out.close()
+        return self.path if self.count else None
+
+
+class EncodeClipWriter:
+    """Decodes packets, blacks out privacy masks, and encodes H.264 into an MP4."""
+
+    def __init__(
+        self,
+        path: Path,
+        template: VideoStream,
+        masks: Sequence[Sequence[tuple[float, float]]],
+    ) -> None:
+        self.path = path
+        ctx = template.codec_context
+        self._decoder = av.CodecContext.create(ctx.name, "r")
+        if ctx.extradata:
+            self._decoder.extradata = ctx.extradata
+        self._decoder.width, self._decoder.height = ctx.width, ctx.height  # type: ignore[attr-defined]
+        self._out = av.open(str(path), "w", format="mp4", options={"movflags": "faststart"})
+        rate = template.average_rate or Fraction(25)
+        self._stream = self._out.add_stream("libx264", rate=rate)
+        self._stream.width, self._stream.height = ctx.width, ctx.height
+        self._stream.pix_fmt = "yuv420p"
+        self._stream.options = {"preset": "veryfast", "crf": "23"}
+        self._stream.time_base = Fraction(1, 90000)
+        self._mask = polygon_mask(masks, ctx.width, ctx.height) if masks else None
+        self._first: float | None = None
+        self._last_pts = -1
+        self.duration = 0.0
+        self.count = 0
+
+    def add(self, packet: Packet) -> None:
+        copy = Packet(bytes(packet))
+        copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+        copy.is_keyframe = packet.is_keyframe
+        t = packet_time(packet)
+        if self._first is None:
+            self._first = t
+        self.duration = t - self._first
+        try:
+            frames = self._decoder.decode(copy)
+        except av.error.FFmpegError:
+            return
+        for frame in frames:
+            self._encode(frame)  # type: ignore[arg-type]
+
+    def _encode(self, frame: VideoFrame) -> None:
+        if frame.time is None or self._first is None:
+            return
+        image = mask_image(frame.to_ndarray(format="bgr24"), self._mask)
+        out = VideoFrame.from_ndarray(image, format="bgr24")
+        pts = round((frame.time - self._first) * 90000)
+        if pts <= self._last_pts:
+            return
+        self._last_pts = pts
+        out.pts, out.time_base = pts, Fraction(1, 90000)
+        for packet in self._stream.encode(out):
+            self._out.mux(packet)
+        self.count += 1
+
+    def close(self) -> Path | None:
+        try:
+            for frame in self._decoder.decode(None):
+                self._encode(frame)  # type: ignore[arg-type]
+        except av.error.FFmpegError:
+            pass
+        for packet in self._stream.encode(None):
+            self._out.mux(packet)
+        self._out.close()
+        return self.path if self.count else None
+
+
+def mask_image(
+    image: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_] | None
+) -> npt.NDArray[np.uint8]:
+    if mask is not None:
+        image = image.copy()
+        image[mask] = 0
+    return image
+
+
+def open_writer(
+    path: Path, template: VideoStream, masks: Sequence[Sequence[tuple[float, float]]]
+) -> ClipWriter:
+    """The cheapest writer that honours the masks and the source codec."""
+    if not masks and template.codec_context.name in REMUX_CODECS:
+        return RemuxClipWriter(path, template)
+    return EncodeClipWriter(path, template, masks)
+
+
+def snapshot_jpeg(
+    frame: VideoFrame, masks: Sequence[Sequence[tuple[float, float]]], quality: int = 85
+) -> bytes:
+    """The JPEG of one frame with the privacy masks blacked out."""
+    image = frame.to_ndarray(format="bgr24")
+    mask = polygon_mask(masks, image.shape[1], image.shape[0]) if masks else None
+    ok, data = cv2.imencode(".jpg", mask_image(image, mask), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise RuntimeError("JPEG encoding failed")
+    return bytes(data.tobytes())

@@ -1,0 +1,200 @@
+"""Notifications the moment an event starts: MQTT (Frigate-like topics) and webhooks.
+
+Everything goes through the one-method ``Notifier`` protocol. MQTT publishing is
+non-blocking (paho queues the message and its network thread sends it), so it is
+called straight from the analysis loop for the lowest latency; webhooks do blocking
+HTTP and run on their own thread behind ``BackgroundNotifier``.
+
+Topics: ``<prefix>/<camera>/motion`` (``ON``/``OFF``, retained),
+``<prefix>/<camera>/events`` (JSON with ``type`` new|update|end), ``<prefix>/available``
+(retained ``online``, last will ``offline``) and Home Assistant discovery of a motion
+binary_sensor under ``<discovery_prefix>/binary_sensor/``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import queue
+import threading
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import httpx
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Doorstep-Signature"
+
+
+class Notifier(Protocol):
+    """Delivers one notification: ``kind`` is 'motion' (payload {'state': 'ON'}) or 'event'."""
+
+    def publish(self, kind: str, payload: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The webhook signature header value: ``sha256=<hex HMAC-SHA256 of the body>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+class MqttNotifier:
+    """Publishes to an MQTT broker, reconnecting by itself; never blocks the caller."""
+
+    def __init__(
+        self,
+        url: str,
+        camera: str,
+        prefix: str = "doorstep",
+        discovery_prefix: str | None = "homeassistant",
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in {"mqtt", "mqtts", "tcp"} or not parts.hostname:
+            raise ValueError(f"not an MQTT URL: {url}")
+        self.camera = camera
+        self.prefix = prefix.rstrip("/")
+        self.discovery_prefix = discovery_prefix
+        self.available_topic = f"{self.prefix}/available"
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"doorstep-agent-{camera}", clean_session=True
+        )
+        if parts.username:
+            self.client.username_pw_set(parts.username, parts.password)
+        if parts.scheme == "mqtts":
+            self.client.tls_set()
+        self.client.will_set(self.available_topic, "offline", qos=1, retain=True)
+        self.client.reconnect_delay_set(1, 30)
+        self.client.on_connect = self._on_connect
+        self.connected = threading.Event()
+        port = parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+        self.client.connect_async(parts.hostname, port, keepalive=30)
+        self.client.loop_start()
+
+    def _on_connect(
+        self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any
+    ) -> None:
+        if reason.is_failure:
+            log.warning("MQTT connection refused: %s", reason)
+            return
+        client.publish(self.available_topic, "online", qos=1, retain=True)
+        if self.discovery_prefix:
+            client.publish(
+                f"{self.discovery_prefix}/binary_sensor/doorstep_{self.camera}/motion/config",
+                json.dumps(self.discovery_config()),
+                qos=1,
+                retain=True,
+            )
+        self.connected.set()
+
+    def discovery_config(self) -> dict[str, Any]:
+        """Home Assistant MQTT discovery payload of the camera's motion binary_sensor."""
+        return {
+            "name": "Motion",
+            "unique_id": f"doorstep_{self.camera}_motion",
+            "object_id": f"doorstep_{self.camera}_motion",
+            "device_class": "motion",
+            "state_topic": f"{self.prefix}/{self.camera}/motion",
+            "payload_on": "ON",
+            "payload_off": "OFF",
+            "availability_topic": self.available_topic,
+            "payload_available": "online",
+            "payload_not_available": "offline",
+            "device": {
+                "identifiers": [f"doorstep_{self.camera}"],
+                "name": f"Doorstep {self.camera}",
+                "manufacturer": "Doorstep",
+                "model": "camera agent",
+            },
+        }
+
+    def publish(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "motion":
+            self.client.publish(
+                f"{self.prefix}/{self.camera}/motion", payload["state"], qos=1, retain=True
+            )
+        else:
+            self.client.publish(f"{self.prefix}/{self.camera}/events", json.dumps(payload), qos=1)
+
+    def close(self) -> None:
+        info = self.client.publish(self.available_topic, "offline", qos=1, retain=True)
+        if self.connected.is_set():
+            try:
+                info.wait_for_publish(timeout=5)
+            except RuntimeError:
+                pass
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+class WebhookNotifier:
+    """POSTs each event as JSON to every URL, signed with HMAC-SHA256 of the body."""
+
+    def __init__(self, urls: list[str], secret: str, timeout: float = 10.0) -> None:
+        self.urls = urls
+        self.secret = secret
+        self._http = httpx.Client(timeout=timeout)
+
+    def publish(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind != "event":
+            return
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, body)}
+        for url in self.urls:
+            for attempt in range(3):
+                try:
+                    response = self._http.post(url, content=body, headers=headers)
+                except httpx.HTTPError as exc:
+                    log.warning("webhook %s failed: %s", url, type(exc).__name__)
+                    continue
+                if response.status_code < 500:
+                    break
+                log.warning("webhook %s answered %s (try %d)", url, response.status_code, attempt)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class BackgroundNotifier:
+    """Runs a blocking notifier on its own thread, in order, off the analysis loop."""
+
+    def __init__(self, inner: Notifier) -> None:
+        self.inner = inner
+        self._queue: queue.Queue[tuple[str, dict[str, Any]] | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="doorstep-notify", daemon=True)
+        self._thread.start()
+
+    def publish(self, kind: str, payload: dict[str, Any]) -> None:
+        self._queue.put((kind, payload))
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            try:
+                self.inner.publish(*item)
+            except Exception:  # a broken receiver must never stop later notifications
+                log.exception("notification failed")
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=30)
+        self.inner.close()
+
+
+class FanOut:
+    """Several notifiers as one."""
+
+    def __init__(self, notifiers: list[Notifier]) -> None:
+        self.notifiers = notifiers
+
+    def publish(self, kind: str, payload: dict[str, Any]) -> None:
+        for notifier in self.notifiers:
+            notifier.publish(kind, payload)
+
+    def close(self) -> None:
+        for notifier in self.notifiers:
+            notifier.close()

@@ -1,0 +1,350 @@
+"""Wires a source, motion, events, clips, the outbox and notifiers into one agent.
+
+The loop is single-threaded: demux a packet, keep it in the pre-roll ring and the
+open clips, decode it, and analyse a downscaled grey frame at ``analysis_fps``.
+Notifications go out the moment an event starts (before any clip exists), the
+event is queued in the outbox at the same time, and uploads run on the uploader's
+thread, so neither a slow hub nor a slow webhook delays detection.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import av
+from av.packet import Packet
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from doorstep.agent.clips import (
+    ClipWriter,
+    PacketRing,
+    open_writer,
+    packet_time,
+    publish_file,
+    snapshot_jpeg,
+    write_bytes_atomic,
+)
+from doorstep.agent.config import AgentConfig
+from doorstep.agent.events import Event, EventTracker
+from doorstep.agent.motion import MotionDetector, MotionResult
+from doorstep.agent.notify import (
+    BackgroundNotifier,
+    FanOut,
+    MqttNotifier,
+    Notifier,
+    WebhookNotifier,
+)
+from doorstep.agent.outbox import Outbox
+from doorstep.agent.person import Detector, HogPersonDetector
+from doorstep.agent.source import PyAVSource, VideoSource
+from doorstep.agent.uploader import HubClient, Uploader
+from doorstep.errors import VideoError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Recording:
+    """The clip of one event while it is being written."""
+
+    event: Event
+    writer: ClipWriter
+    end: float | None = None
+    best: VideoFrame | None = None
+    best_score: float = -1.0
+    next_person: float = 0.0
+
+
+@dataclass
+class RunResult:
+    """What a run did: the events it saw, the frames it decoded, the error that ended it."""
+
+    events: list[Event] = field(default_factory=list)
+    frames: int = 0
+    analysed: int = 0
+    error: VideoError | None = None
+    queued: int = 0
+
+
+class NullNotifier:
+    def publish(self, kind: str, payload: dict[str, object]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def build_notifier(config: AgentConfig) -> Notifier:
+    """The notifiers the configuration asks for, as one."""
+    notifiers: list[Notifier] = []
+    if config.mqtt_url:
+        notifiers.append(
+            MqttNotifier(
+                config.mqtt_url, config.camera, config.topic_prefix, config.discovery_prefix
+            )
+        )
+    if config.webhook_urls and config.webhook_secret:
+        notifiers.append(
+            BackgroundNotifier(WebhookNotifier(config.webhook_urls, config.webhook_secret))
+        )
+    return FanOut(notifiers) if notifiers else NullNotifier()
+
+
+class Agent:
+    """One camera: reads the source until it ends (files) or until stopped (live)."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        source: VideoSource,
+        *,
+        outbox: Outbox,
+        notifier: Notifier | None = None,
+        detector: Detector | None = None,
+        realtime: bool = False,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.outbox = outbox
+        self.notifier = notifier or NullNotifier()
+        self.person = (
+            detector
+            if detector is not None
+            else (HogPersonDetector() if config.person_detection else None)
+        )
+        self.realtime = realtime
+        self.stop = stop or threading.Event()
+        self.result = RunResult()
+        self.recordings: list[Recording] = []
+        self._stream: VideoStream | None = None
+        self._opened = False
+
+    # -- main loop -------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        delay = 1.0
+        while not self.stop.is_set():
+            try:
+                self._run_once()
+                if not self.source.live:
+                    break
+                log.warning("stream %s ended; reconnecting", getattr(self.source, "url", ""))
+            except VideoError as exc:
+                if not self.source.live or not self._opened:
+                    # A file, or a stream that never opened (a wrong URL), is a user error.
+                    self.result.error = exc
+                    break
+                log.warning("%s; reconnecting in %.0f s", exc.message, delay)
+            finally:
+                self.source.close()
+            if self.stop.wait(delay):
+                break
+            delay = min(self.config.reconnect_max, delay * 2)
+        return self.result
+
+    def _run_once(self) -> None:
+        config = self.config
+        stream = self.source.open()
+        self._opened = True
+        self._stream = stream
+        width, height = stream.codec_context.width, stream.codec_context.height
+        aw = min(config.analysis_width, width)
+        ah = max(2, round(height * aw / width / 2) * 2)
+        motion = MotionDetector(config, aw, ah)
+        x0, y0, x1, y1 = motion.zone_rect
+        zone_box = (x0 / aw, y0 / ah, (x1 - x0) / aw, (y1 - y0) / ah)
+        wall_base = self._file_wall_base()
+        tracker = EventTracker(
+            self.source.identity, wall_base or 0.0, config.event_gap, config.motion_min_frames
+        )
+        ring = PacketRing(config.pre_roll)
+        period = 1.0 / config.analysis_fps
+        next_analysis = float("-inf")
+        pace_origin: float | None = None
+        last_t: float | None = None
+        try:
+            for chunk in self.source.chunks():
+                decoded_at = time.time()
+                if chunk.packet is not None:
+                    ring.push(chunk.packet)
+                    self._feed(chunk.packet, tracker, ring)
+                for frame in chunk.frames:
+                    t = frame.time
+                    if t is None:
+                        continue
+                    self.result.frames += 1
+                    last_t = t
+                    if wall_base is None:
+                        wall_base = decoded_at - t
+                        tracker.wall_base = wall_base
+                    if self.realtime:
+                        if pace_origin is None:
+                            pace_origin = time.monotonic() - t
+                        ahead = pace_origin + t - time.monotonic()
+                        if ahead > 0:
+                            time.sleep(ahead)
+                        decoded_at = time.time()
+                    if t + 1e-6 < next_analysis:
+                        continue
+                    next_analysis = max(next_analysis + period, t + period * 0.5)
+                    self.result.analysed += 1
+                    grey = frame.reformat(width=aw, height=ah, format="gray").to_ndarray()
+                    result = motion.update(grey, t)
+                    ended, started = tracker.update(t, result)
+                    if ended is not None:
+                        self._on_end(ended, ended.last_motion + config.post_roll)
+                    if started is not None:
+                        started.detected_at = decoded_at
+                        self._on_start(started, ring)
+                    if tracker.current is not None:
+                        self._observe(tracker.current, frame, t, result, zone_box)
+                if self.stop.is_set():
+                    break
+        finally:
+            if tracker.current is not None:
+                end = tracker.current.last_motion + config.event_gap
+                ended = tracker.finish(min(end, last_t) if last_t is not None else end)
+                self._on_end(ended, ended.end or ended.start)
+            for rec in list(self.recordings):
+                self._finish(rec)
+        if isinstance(self.source, PyAVSource) and not self.stop.is_set():
+            self.source.check_complete(last_t)
+
+    def _file_wall_base(self) -> float | None:
+        """Files map stream time onto their modification time, so re-runs give equal ids."""
+        if self.source.live:
+            return None
+        try:
+            return os.stat(getattr(self.source, "url", "")).st_mtime
+        except OSError:
+            return 0.0
+
+    # -- events ----------------------------------------------------------------------------
+    def _on_start(self, event: Event, ring: PacketRing) -> None:
+        self.notifier.publish("motion", {"state": "ON"})
+        self.notifier.publish("event", event.payload("new"))
+        self.outbox.put_event(event.payload())
+        self.result.events.append(event)
+        if self.outbox.has_file(event.id, "clip"):
+            return  # recorded by an earlier run of the same file
+        assert self._stream is not None
+        path = self.outbox.tmp_dir / f"{event.id}.mp4"
+        rec = Recording(event, open_writer(path, self._stream, self.config.masks))
+        for packet in ring.packets():
+            rec.writer.add(packet)
+        self.recordings.append(rec)
+
+    def _on_end(self, event: Event, clip_end: float) -> None:
+        self.notifier.publish("event", event.payload("end"))
+        self.notifier.publish("motion", {"state": "OFF"})
+        self.outbox.put_event(event.payload())
+        for rec in self.recordings:
+            if rec.event is event and rec.end is None:
+                rec.end = clip_end
+
+    def _update(self, event: Event) -> None:
+        self.notifier.publish("event", event.payload("update"))
+        self.outbox.put_event(event.payload())
+
+    def _observe(
+        self,
+        event: Event,
+        frame: VideoFrame,
+        t: float,
+        result: MotionResult,
+        zone_box: tuple[float, float, float, float],
+    ) -> None:
+        rec = next((r for r in self.recordings if r.event is event), None)
+        if rec is None:
+            return
+        if result.motion and result.area > rec.best_score and event.label != "person":
+            rec.best, rec.best_score = frame, result.area
+        if self.person is None or event.label == "person" or t < rec.next_person:
+            return
+        rec.next_person = t + self.config.person_interval
+        grey = frame.reformat(format="gray").to_ndarray()
+        found = [
+            d for d in self.person.detect(grey, zone_box) if d.score >= self.config.person_min_score
+        ]
+        if found:
+            best = max(found, key=lambda d: d.score)
+            event.label, event.score, event.box = "person", best.score, best.box
+            rec.best, rec.best_score = frame, 2.0 + best.score
+            self._update(event)
+
+    # -- clips -----------------------------------------------------------------------------
+    def _feed(self, packet: Packet, tracker: EventTracker, ring: PacketRing) -> None:
+        t = packet_time(packet)
+        for rec in list(self.recordings):
+            if rec.end is not None and t > rec.end:
+                self._finish(rec)
+                continue
+            if rec.writer.duration >= self.config.max_clip - 0.5:
+                if rec.end is None and tracker.current is rec.event:
+                    old, new = tracker.split(t)
+                    self._on_end(old, t)
+                    self._finish(rec)
+                    self._on_start(new, ring)
+                    continue
+                self._finish(rec)
+                continue
+            rec.writer.add(packet)
+
+    def _finish(self, rec: Recording) -> None:
+        self.recordings.remove(rec)
+        event = rec.event
+        try:
+            path = rec.writer.close()
+        except av.error.FFmpegError as exc:
+            log.error("clip of event %s could not be written: %s", event.id, exc)
+            path = None
+        if path is not None:
+            dest = self.outbox.files_dir / f"{event.id}.mp4"
+            sha, size = publish_file(path, dest)
+            self.outbox.put_file(event.id, "clip", dest, sha, size)
+        if rec.best is not None:
+            data = snapshot_jpeg(rec.best, self.config.masks)
+            dest = self.outbox.files_dir / f"{event.id}.jpg"
+            sha = write_bytes_atomic(data, dest)
+            self.outbox.put_file(event.id, "snapshot", dest, sha, len(data))
+
+
+def run_agent(
+    config: AgentConfig,
+    source_url: str,
+    *,
+    realtime: bool = False,
+    stop: threading.Event | None = None,
+    notifier: Notifier | None = None,
+) -> RunResult:
+    """Run the agent with its outbox, uploader and notifiers, then drain what is queued."""
+    outbox = Outbox(config.data_dir)
+    uploader: Uploader | None = None
+    if config.hub_url:
+        uploader = Uploader(
+            outbox,
+            HubClient(config.hub_url, config.camera_key),
+            config.retry_initial,
+            config.retry_max,
+        )
+        uploader.start()
+    own_notifier = notifier is None
+    notifier = notifier or build_notifier(config)
+    source = PyAVSource(source_url, decode_threads=config.decode_threads)
+    agent = Agent(config, source, outbox=outbox, notifier=notifier, realtime=realtime, stop=stop)
+    try:
+        result = agent.run()
+    finally:
+        if own_notifier:
+            notifier.close()
+        if uploader is not None:
+            uploader.drain(0 if agent.stop.is_set() else config.drain_timeout)
+            uploader.stop()
+    result.queued = outbox.pending()
+    outbox.close()
+    return result

@@ -1,0 +1,160 @@
+"""Uploads the outbox to the hub in a background thread, retrying with backoff.
+
+Follows docs/ingest-api.md: events first (POST, idempotent by id), then their clip
+and snapshot (PUT with ``X-Content-SHA256``). Network errors, 5xx, 408 and 429 are
+retried with exponential backoff and jitter; any other 4xx is logged and given up,
+since sending the same bytes again cannot succeed.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+
+import httpx
+
+from doorstep.agent.outbox import EventJob, FileJob, Outbox
+
+log = logging.getLogger(__name__)
+
+RETRYABLE = {408, 429}
+CONTENT_TYPES = {"clip": "video/mp4", "snapshot": "image/jpeg"}
+
+
+class HubClient:
+    """The ingest endpoints of one hub, authenticated with the camera's key."""
+
+    def __init__(self, base_url: str, camera_key: str | None, timeout: float = 30.0) -> None:
+        headers = {"Authorization": f"Bearer {camera_key}"} if camera_key else {}
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + "/api/v1/ingest", headers=headers, timeout=timeout
+        )
+
+    def post_event(self, payload: dict[str, object]) -> httpx.Response:
+        return self._http.post("/events", json=payload)
+
+    def put_file(self, event_id: str, kind: str, data: bytes, sha256: str) -> httpx.Response:
+        return self._http.put(
+            f"/events/{event_id}/{kind}",
+            content=data,
+            headers={"X-Content-SHA256": sha256, "Content-Type": CONTENT_TYPES[kind]},
+        )
+
+    def close(self) -> None:
+        self._http.close()
+
+
+class Uploader:
+    """Drains an outbox into a hub until stopped."""
+
+    def __init__(
+        self, outbox: Outbox, client: HubClient, initial: float = 1.0, maximum: float = 60.0
+    ) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.initial = initial
+        self.maximum = maximum
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="doorstep-uploader", daemon=True)
+        self.idle = threading.Event()
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.outbox.changed.set()
+        self._thread.join(timeout=30)
+        self.client.close()
+        self.outbox.close()
+
+    def drain(self, timeout: float) -> bool:
+        """Wait until nothing is pending; False if the timeout passed first."""
+        deadline = time.monotonic() + timeout
+        while self.outbox.pending():
+            if time.monotonic() >= deadline:
+                return False
+            self.outbox.changed.set()
+            time.sleep(0.05)
+        return True
+
+    def backoff(self, attempts: int) -> float:
+        delay = min(self.maximum, self.initial * 2**attempts)
+        return float(delay * random.uniform(0.8, 1.2))
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.outbox.changed.clear()
+            progressed = self.step()
+            if progressed:
+                continue
+            due = self.outbox.next_due()
+            wait = 5.0 if due is None else max(0.0, min(5.0, due - time.time()))
+            self.idle.set()
+            self.outbox.changed.wait(wait if wait > 0 else 0.01)
+            self.idle.clear()
+
+    def step(self) -> bool:
+        """Send what is due once; True if anything was delivered or given up."""
+        now = time.time()
+        progressed = False
+        for job in self.outbox.due_events(now):
+            outcome = self._send_event(job)
+            if outcome is None:
+                return progressed
+            progressed = True
+        for file_job in self.outbox.due_files(now):
+            outcome = self._send_file(file_job)
+            if outcome is None:
+                return progressed
+            progressed = True
+        return progressed
+
+    def _send_event(self, job: EventJob) -> bool | None:
+        try:
+            response = self.client.post_event(job.payload)
+        except httpx.HTTPError as exc:
+            log.info("hub unreachable (%s); event %s queued", type(exc).__name__, job.id)
+            self.outbox.retry_event(job, self.backoff(job.attempts))
+            return None
+        if response.is_success:
+            self.outbox.event_sent(job)
+            return True
+        if response.status_code >= 500 or response.status_code in RETRYABLE:
+            self.outbox.retry_event(job, self.backoff(job.attempts))
+            return None
+        log.error("hub refused event %s: %s %s", job.id, response.status_code, response.text)
+        self.outbox.fail_event(job, f"{response.status_code} {response.text[:200]}")
+        return False
+
+    def _send_file(self, job: FileJob) -> bool | None:
+        try:
+            data = job.path.read_bytes()
+        except OSError as exc:
+            self.outbox.fail_file(job, f"file missing: {exc}")
+            return False
+        try:
+            response = self.client.put_file(job.event_id, job.kind, data, job.sha256)
+        except httpx.HTTPError as exc:
+            log.info(
+                "hub unreachable (%s); %s of %s queued", type(exc).__name__, job.kind, job.event_id
+            )
+            self.outbox.retry_file(job, self.backoff(job.attempts))
+            return None
+        if response.is_success:
+            self.outbox.file_sent(job)
+            return True
+        if response.status_code >= 500 or response.status_code in RETRYABLE:
+            self.outbox.retry_file(job, self.backoff(job.attempts))
+            return None
+        log.error(
+            "hub refused %s of %s: %s %s",
+            job.kind,
+            job.event_id,
+            response.status_code,
+            response.text,
+        )
+        self.outbox.fail_file(job, f"{response.status_code} {response.text[:200]}")
+        return False
