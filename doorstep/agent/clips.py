@@ -18,13 +18,14 @@ from collections import deque
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import av
 import cv2
 import numpy as np
 import numpy.typing as npt
 from av.packet import Packet
+from av.video.codeccontext import VideoCodecContext
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
@@ -171,7 +172,7 @@ class EncodeClipWriter:
     ) -> None:
         self.path = path
         ctx = template.codec_context
-        self._decoder = av.CodecContext.create(ctx.name, "r")
+        self._decoder = cast(VideoCodecContext, av.CodecContext.create(ctx.name, "r"))
         if ctx.extradata:
             self._decoder.extradata = ctx.extradata
         self._decoder.width, self._decoder.height = ctx.width, ctx.height  # type: ignore[attr-defined]
@@ -229,9 +230,7 @@ class EncodeClipWriter:
         return self.path if self.count else None
 
 
-def mask_image(
-    image: npt.NDArray[np.uint8], mask: npt.NDArray[np.bool_] | None
-) -> npt.NDArray[np.uint8]:
+def mask_image(image: npt.NDArray[Any], mask: npt.NDArray[np.bool_] | None) -> npt.NDArray[Any]:
     if mask is not None:
         image = image.copy()
         image[mask] = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -20,7 +21,7 @@ import numpy.typing as npt
 
 from doorstep.agent.config import AgentConfig
 
-GreyImage = npt.NDArray[np.uint8]
+GreyImage = npt.NDArray[Any]
 Box = tuple[float, float, float, float]
 
 _BAND_KERNEL = 15
@@ -92,7 +93,7 @@ class MotionDetector:
             return MotionResult(False, 0.0, None)
         background = self._background
         changed = (cv2.absdiff(band, background) > self.threshold).astype(np.uint8)
-        changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, self._kernel)
+        changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, self._kernel).astype(np.uint8)
         warming = t - self._start < self.warmup
         cv2.accumulateWeighted(band, background, _WARMUP_ALPHA if warming else self.alpha)
         if warming:

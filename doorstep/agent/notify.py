@@ -13,6 +13,7 @@ binary_sensor under ``<discovery_prefix>/binary_sensor/``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -124,10 +125,8 @@ class MqttNotifier:
     def close(self) -> None:
         info = self.client.publish(self.available_topic, "offline", qos=1, retain=True)
         if self.connected.is_set():
-            try:
+            with contextlib.suppress(RuntimeError):
                 info.wait_for_publish(timeout=5)
-            except RuntimeError:
-                pass
         self.client.disconnect()
         self.client.loop_stop()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import cv2
 import numpy as np
@@ -29,9 +29,7 @@ class Detection:
 class Detector(Protocol):
     """Finds people in a grey frame, optionally restricted to a relative rectangle."""
 
-    def detect(
-        self, frame: npt.NDArray[np.uint8], region: Box | None = None
-    ) -> list[Detection]: ...
+    def detect(self, frame: npt.NDArray[Any], region: Box | None = None) -> list[Detection]: ...
 
 
 class HogPersonDetector:
@@ -39,11 +37,11 @@ class HogPersonDetector:
 
     def __init__(self, min_person_height: int = 96) -> None:
         self._hog = cv2.HOGDescriptor()
-        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self._hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector()))
         # The HOG window is 128 px tall; upscale so that the smallest expected person fills it.
         self._scale = max(1.0, 128 / min_person_height)
 
-    def detect(self, frame: npt.NDArray[np.uint8], region: Box | None = None) -> list[Detection]:
+    def detect(self, frame: npt.NDArray[Any], region: Box | None = None) -> list[Detection]:
         height, width = frame.shape[:2]
         x0, y0, x1, y1 = 0, 0, width, height
         if region is not None:
