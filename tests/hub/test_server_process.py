@@ -1,0 +1,130 @@
+"""Acceptance 1 and 5 against the real `doorstep serve` process: start, kill mid-upload, retry."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.hub.conftest import Api, bearer
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class ServerProcess:
+    """`doorstep serve` in a child process, as a user would start it."""
+
+    def __init__(self, data_dir: Path, database_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "DOORSTEP_DATA_DIR": str(data_dir),
+            "DOORSTEP_DATABASE_URL": database_url,
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "doorstep", "serve", "--port", str(self.port), "--log-level", "warning"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(self.process.stderr.read().decode() if self.process.stderr else "exited")
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise TimeoutError("the hub did not start within 30 s")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str) -> Iterator[ServerProcess]:
+    proc = ServerProcess(tmp_path / "data", database_url)
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+def test_serve_runs_the_whole_story(server: ServerProcess, media_dir: Path) -> None:
+    clip = (media_dir / "pets09-s2l1" / "vtest_h264.mp4").read_bytes()
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        api = Api(client)
+        token = api.signup("ann@example.org")
+        camera = api.camera(token)
+        event = api.event(camera["api_key"])
+        assert api.upload(camera["api_key"], event["id"], clip).status_code == 201
+        back = client.get(f"/api/v1/events/{event['id']}/clip", headers=bearer(token))
+        assert hashlib.sha256(back.content).hexdigest() == hashlib.sha256(clip).hexdigest()
+        tail = client.get(f"/api/v1/events/{event['id']}/clip", headers={**bearer(token), "Range": "bytes=-500"})
+        assert tail.status_code == 206 and tail.content == clip[-500:]
+
+
+def test_sigkill_mid_upload_leaves_no_partial_clip_and_retry_succeeds(
+    server: ServerProcess, media_dir: Path
+) -> None:
+    clip = (media_dir / "pets09-s2l1" / "vtest_h264.mp4").read_bytes()
+    sha = hashlib.sha256(clip).hexdigest()
+    data_dir = Path(server.env["DOORSTEP_DATA_DIR"])
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        api = Api(client)
+        token = api.signup("ann@example.org")
+        camera = api.camera(token)
+        event = api.event(camera["api_key"])
+
+    # Send headers and half the body over a raw socket, then kill the hub.
+    head = (
+        f"PUT /api/v1/ingest/events/{event['id']}/clip HTTP/1.1\r\n"
+        f"Host: 127.0.0.1\r\nAuthorization: Bearer {camera['api_key']}\r\n"
+        f"X-Content-SHA256: {sha}\r\nContent-Length: {len(clip)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(head + clip[: len(clip) // 2])
+        temp_dir = data_dir / "clips" / "tmp"
+        deadline = time.monotonic() + 10
+        while not any(temp_dir.glob("*.part")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any(temp_dir.glob("*.part")), "the upload never started streaming to disk"
+        server.kill()
+
+    blobs = [p for p in (data_dir / "clips" / "blobs").rglob("*") if p.is_file()]
+    assert blobs == [], "a partial clip became visible"
+
+    server.start()
+    assert not any((data_dir / "clips" / "tmp").glob("*.part")), "start-up did not clean the partial upload"
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        api = Api(client)
+        before = client.get(f"/api/v1/events/{event['id']}", headers=bearer(token)).json()
+        assert before["has_clip"] is False
+        retry = api.upload(camera["api_key"], event["id"], clip)
+        assert retry.status_code == 201, retry.text
+        back = client.get(f"/api/v1/events/{event['id']}/clip", headers=bearer(token))
+        assert hashlib.sha256(back.content).hexdigest() == sha
