@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from doorstep.errors import ConfigError
+
 PLACEHOLDER_SECRET = "change-me-development-only"
 
 
@@ -67,7 +69,7 @@ class Settings(BaseSettings):
     def check_safe(self) -> None:
         """Refuse to run in production with development defaults."""
         if self.environment == "production" and self.secret_key == PLACEHOLDER_SECRET:
-            raise RuntimeError(
+            raise ConfigError(
                 "DOORSTEP_SECRET_KEY is the development placeholder; set a real secret "
                 "before running with DOORSTEP_ENVIRONMENT=production."
             )

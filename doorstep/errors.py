@@ -75,6 +75,12 @@ class RateLimited(DoorstepError):
     status_code = 429
 
 
+class ConfigError(DoorstepError):
+    """Settings that are missing, invalid or unsafe for this environment."""
+
+    exit_code = 2
+
+
 class VideoError(DoorstepError):
     """A video source that cannot be opened or decoded."""
 

@@ -1,0 +1,76 @@
+"""Retention purges what a camera no longer keeps; migrations run on a fresh database."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect
+
+from doorstep.hub.app import run_retention
+from doorstep.hub.db import make_engine
+from doorstep.hub.migrate import current_revision, upgrade
+from tests.hub.conftest import Api, bearer
+
+
+def test_retention_deletes_expired_events_and_their_clips(
+    api: Api, client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = api.signup("ann@example.org")
+    camera = api.camera(token)
+    client.patch(f"/api/v1/cameras/{camera['id']}", json={"retention_days": 1}, headers=bearer(token))
+    key = camera["api_key"]
+    now = datetime.now(UTC)
+    old = api.event(key, start=now - timedelta(days=2))
+    fresh = api.event(key, start=now - timedelta(hours=1))
+    assert api.upload(key, old["id"], b"old clip" * 100).status_code == 201
+    assert api.upload(key, fresh["id"], b"new clip" * 100).status_code == 201
+    hub = client.app.state.hub  # type: ignore[attr-defined]
+    blobs_before = set(hub.storage.iter_blobs())
+
+    with caplog.at_level(logging.INFO, logger="doorstep.hub.services.retention"):
+        run_retention(hub)
+
+    assert client.get(f"/api/v1/events/{old['id']}", headers=bearer(token)).status_code == 404
+    assert client.get(f"/api/v1/events/{fresh['id']}/clip", headers=bearer(token)).status_code == 200
+    assert len(set(hub.storage.iter_blobs())) == len(blobs_before) - 1
+    assert any("deleted 1 events and 1 files" in message for message in caplog.messages)
+
+
+def test_shared_blob_survives_until_its_last_event(api: Api, client: TestClient) -> None:
+    token = api.signup("ann@example.org")
+    camera = api.camera(token)
+    client.patch(f"/api/v1/cameras/{camera['id']}", json={"retention_days": 1}, headers=bearer(token))
+    key = camera["api_key"]
+    now = datetime.now(UTC)
+    old = api.event(key, start=now - timedelta(days=3))
+    fresh = api.event(key, start=now)
+    same = b"identical bytes" * 50
+    api.upload(key, old["id"], same)
+    api.upload(key, fresh["id"], same)
+    run_retention(client.app.state.hub)  # type: ignore[attr-defined]
+    assert client.get(f"/api/v1/events/{fresh['id']}/clip", headers=bearer(token)).content == same
+
+
+def test_deleting_a_camera_removes_its_clips(api: Api, client: TestClient) -> None:
+    token = api.signup("ann@example.org")
+    camera = api.camera(token)
+    event = api.event(camera["api_key"])
+    api.upload(camera["api_key"], event["id"], b"clip" * 100)
+    hub = client.app.state.hub  # type: ignore[attr-defined]
+    assert list(hub.storage.iter_blobs())
+    assert client.delete(f"/api/v1/cameras/{camera['id']}", headers=bearer(token)).status_code == 204
+    assert list(hub.storage.iter_blobs()) == []
+    assert client.get(f"/api/v1/events/{event['id']}", headers=bearer(token)).status_code == 404
+
+
+def test_migration_chain_on_a_fresh_database(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine)
+    assert current_revision(engine) is not None
+    tables = set(inspect(engine).get_table_names())
+    assert {"users", "agencies", "api_tokens", "cameras", "events"} <= tables
+    upgrade(engine)  # idempotent on every start
+    engine.dispose()
