@@ -13,14 +13,19 @@ from doorstep.hub.models import Role
 
 def settings_from(data_dir: Path | None, database_url: str | None, **extra: object) -> Settings:
     """Settings from the environment, overridden by the flags that were given."""
-    overrides = {k: v for k, v in {"data_dir": data_dir, "database_url": database_url, **extra}.items() if v is not None}
+    overrides = {
+        k: v
+        for k, v in {"data_dir": data_dir, "database_url": database_url, **extra}.items()
+        if v is not None
+    }
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Folder for the database, keys and clips [env DOORSTEP_DATA_DIR; default ./doorstep-data].",
+    help="Folder for the database, keys and clips "
+    "[env DOORSTEP_DATA_DIR; default ./doorstep-data].",
 )
 database_url_option = click.option(
     "--database-url",
@@ -34,9 +39,18 @@ database_url_option = click.option(
 @click.option("--port", type=int, help="Port to listen on [env DOORSTEP_PORT; default 8000].")
 @data_dir_option
 @database_url_option
-@click.option("--log-level", default="info", show_default=True, type=click.Choice(["debug", "info", "warning", "error"]))
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
 def serve(
-    host: str | None, port: int | None, data_dir: Path | None, database_url: str | None, log_level: str
+    host: str | None,
+    port: int | None,
+    data_dir: Path | None,
+    database_url: str | None,
+    log_level: str,
 ) -> None:
     """Run the hub: API under /api/v1, docs at /docs. Migrates the database first."""
     import uvicorn
@@ -76,7 +90,12 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("email")
-@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.owner.value, show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.owner.value,
+    show_default=True,
+)
 @click.option("--agency", help="Agency name (required for officer and supervisor; created if new).")
 @click.option("--name", help="Display name [default: the part of the email before @].")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
@@ -91,7 +110,10 @@ def user_add(
     data_dir: Path | None,
     database_url: str | None,
 ) -> None:
-    """Create an account of any role, e.g. `doorstep user add ann@pd.example --role officer --agency "City PD"`."""
+    """Create an account of any role.
+
+    Example: doorstep user add ann@pd.example --role officer --agency "City PD"
+    """
     from doorstep.hub.context import build_hub
     from doorstep.hub.db import session_scope
     from doorstep.hub.schemas import UserCreate
@@ -102,11 +124,22 @@ def user_add(
     else:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     data = UserCreate.model_validate(
-        {"email": email, "password": password, "name": name or email.split("@")[0], "role": role, "agency": agency}
+        {
+            "email": email,
+            "password": password,
+            "name": name or email.split("@")[0],
+            "role": role,
+            "agency": agency,
+        }
     )
     hub = build_hub(settings_from(data_dir, database_url))
     with session_scope(hub.sessions) as session:
         created = create_user(
-            session, email=data.email, password=data.password, name=data.name, role=data.role, agency_name=data.agency
+            session,
+            email=data.email,
+            password=data.password,
+            name=data.name,
+            role=data.role,
+            agency_name=data.agency,
         )
         click.echo(f"created {created.role} {created.email} ({created.id})")

@@ -12,7 +12,6 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-
 from sqlalchemy.exc import DataError
 
 from doorstep.errors import DoorstepError, NotAuthenticated, RateLimited
@@ -47,14 +46,21 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         first = errors[0] if errors else {"field": "body", "reason": "invalid request"}
         return JSONResponse(
-            {"detail": f"{first['field']}: {first['reason']}", "field": first["field"], "errors": errors},
+            {
+                "detail": f"{first['field']}: {first['reason']}",
+                "field": first["field"],
+                "errors": errors,
+            },
             status_code=422,
         )
 
     @app.exception_handler(DataError)
     async def data_error(_request: Request, _exc: DataError) -> JSONResponse:
         return JSONResponse(
-            {"detail": "a value contains characters or a size the database cannot store", "field": None},
+            {
+                "detail": "a value contains characters or a size the database cannot store",
+                "field": None,
+            },
             status_code=422,
         )
 

@@ -23,7 +23,9 @@ def _aware(value: datetime) -> datetime:
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-Password = Annotated[str, Field(min_length=10, max_length=200, description="At least 10 characters.")]
+Password = Annotated[
+    str, Field(min_length=10, max_length=200, description="At least 10 characters.")
+]
 
 
 class Token(BaseModel):
@@ -40,7 +42,9 @@ class SignUp(BaseModel):
 
 class UserCreate(SignUp):
     role: Role
-    agency: str | None = Field(None, description="Agency name; required for officers and supervisors.")
+    agency: str | None = Field(
+        None, description="Agency name; required for officers and supervisors."
+    )
 
 
 class UserPublic(BaseModel):

@@ -25,7 +25,9 @@ CHUNK = 1024 * 1024
 
 def check_sha256(value: str | None, field: str = "X-Content-SHA256") -> str:
     if value is None or not SHA256_RE.match(value.strip().lower()):
-        raise InvalidInput("must be the lowercase hex SHA-256 of the body (64 characters)", field=field)
+        raise InvalidInput(
+            "must be the lowercase hex SHA-256 of the body (64 characters)", field=field
+        )
     return value.strip().lower()
 
 

@@ -34,7 +34,9 @@ def pg_database() -> Iterator[str]:
 
 
 def reset_pg_schema(name: str) -> None:
-    with psycopg.connect(f"host=127.0.0.1 port=5432 user=postgres dbname={name}", autocommit=True) as conn:
+    with psycopg.connect(
+        f"host=127.0.0.1 port=5432 user=postgres dbname={name}", autocommit=True
+    ) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
 
@@ -50,7 +52,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def hub_settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url, max_clip_bytes=10 * 1024 * 1024)
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database_url, max_clip_bytes=10 * 1024 * 1024
+    )
 
 
 @pytest.fixture
@@ -70,16 +74,22 @@ class Api:
     client: Any
 
     def signup(self, email: str, password: str = "correct horse battery") -> str:
-        reply = self.client.post("/api/v1/auth/signup", json={"email": email, "password": password, "name": email})
+        reply = self.client.post(
+            "/api/v1/auth/signup", json={"email": email, "password": password, "name": email}
+        )
         assert reply.status_code == 201, reply.text
         return self.login(email, password)
 
     def login(self, email: str, password: str = "correct horse battery") -> str:
-        reply = self.client.post("/api/v1/auth/token", data={"username": email, "password": password})
+        reply = self.client.post(
+            "/api/v1/auth/token", data={"username": email, "password": password}
+        )
         assert reply.status_code == 200, reply.text
         return str(reply.json()["access_token"])
 
-    def camera(self, token: str, lat: float = 51.5, lon: float = -0.12, name: str = "Front door") -> dict[str, Any]:
+    def camera(
+        self, token: str, lat: float = 51.5, lon: float = -0.12, name: str = "Front door"
+    ) -> dict[str, Any]:
         reply = self.client.post(
             "/api/v1/cameras",
             json={"name": name, "latitude": lat, "longitude": lon},
@@ -88,7 +98,9 @@ class Api:
         assert reply.status_code == 201, reply.text
         return dict(reply.json())
 
-    def event(self, key: str, *, start: datetime | None = None, event_id: str | None = None) -> dict[str, Any]:
+    def event(
+        self, key: str, *, start: datetime | None = None, event_id: str | None = None
+    ) -> dict[str, Any]:
         start = start or datetime.now(UTC) - timedelta(minutes=5)
         body = {
             "id": event_id or str(uuid.uuid4()),
@@ -102,7 +114,9 @@ class Api:
         assert reply.status_code in (200, 201), reply.text
         return dict(reply.json())
 
-    def upload(self, key: str, event_id: str, data: bytes, kind: str = "clip", sha: str | None = None) -> Any:
+    def upload(
+        self, key: str, event_id: str, data: bytes, kind: str = "clip", sha: str | None = None
+    ) -> Any:
         return self.client.put(
             f"/api/v1/ingest/events/{event_id}/{kind}",
             content=data,

@@ -29,14 +29,20 @@ def test_second_owner_gets_404_for_everything_of_the_first(api: Api, two_owners:
     client = api.client
     assert client.get("/api/v1/cameras", headers=bob).json() == []
     assert client.get(f"/api/v1/cameras/{camera_id}", headers=bob).status_code == 404
-    assert client.patch(f"/api/v1/cameras/{camera_id}", json={"name": "x"}, headers=bob).status_code == 404
+    assert (
+        client.patch(f"/api/v1/cameras/{camera_id}", json={"name": "x"}, headers=bob).status_code
+        == 404
+    )
     assert client.post(f"/api/v1/cameras/{camera_id}/rotate-key", headers=bob).status_code == 404
     assert client.delete(f"/api/v1/cameras/{camera_id}", headers=bob).status_code == 404
     assert client.get(f"/api/v1/events/{event_id}", headers=bob).status_code == 404
     assert client.get(f"/api/v1/events/{event_id}/clip", headers=bob).status_code == 404
     assert client.get(f"/api/v1/events/{event_id}/snapshot", headers=bob).status_code == 404
     assert client.get("/api/v1/events", headers=bob).json()["total"] == 0
-    assert client.get("/api/v1/events", params={"camera_id": camera_id}, headers=bob).json()["total"] == 0
+    assert (
+        client.get("/api/v1/events", params={"camera_id": camera_id}, headers=bob).json()["total"]
+        == 0
+    )
     # and the first owner still has it all
     ann = bearer(two_owners["ann"])
     assert client.get(f"/api/v1/events/{event_id}/clip", headers=ann).status_code == 200
@@ -58,14 +64,19 @@ def test_expired_token_401(api: Api, client: TestClient) -> None:
     assert client.get("/api/v1/cameras", headers=bearer(token)).status_code == 200
     hub = client.app.state.hub  # type: ignore[attr-defined]
     with hub.sessions.begin() as session:
-        session.execute(update(ApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1)))
+        session.execute(
+            update(ApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     reply = client.get("/api/v1/cameras", headers=bearer(token))
     assert reply.status_code == 401 and "expired" in reply.json()["detail"]
 
 
 def test_token_reply_has_expiry(client: TestClient, api: Api) -> None:
     api.signup("ann@example.org")
-    reply = client.post("/api/v1/auth/token", data={"username": "ann@example.org", "password": "correct horse battery"})
+    reply = client.post(
+        "/api/v1/auth/token",
+        data={"username": "ann@example.org", "password": "correct horse battery"},
+    )
     assert set(reply.json()) == {"access_token", "token_type", "expires_at"}
     assert reply.json()["token_type"] == "bearer"
 
@@ -76,7 +87,9 @@ def test_logout_revokes_token(api: Api, client: TestClient) -> None:
     assert client.get("/api/v1/cameras", headers=bearer(token)).status_code == 401
 
 
-def test_camera_key_cannot_call_user_endpoints_and_users_cannot_upload(api: Api, client: TestClient) -> None:
+def test_camera_key_cannot_call_user_endpoints_and_users_cannot_upload(
+    api: Api, client: TestClient
+) -> None:
     token = api.signup("ann@example.org")
     camera = api.camera(token)
     key = camera["api_key"]
@@ -91,7 +104,9 @@ def test_camera_key_cannot_call_user_endpoints_and_users_cannot_upload(api: Api,
 def test_rotated_key_stops_working(api: Api, client: TestClient) -> None:
     token = api.signup("ann@example.org")
     camera = api.camera(token)
-    new = client.post(f"/api/v1/cameras/{camera['id']}/rotate-key", headers=bearer(token)).json()["api_key"]
+    new = client.post(f"/api/v1/cameras/{camera['id']}/rotate-key", headers=bearer(token)).json()[
+        "api_key"
+    ]
     assert client.get("/api/v1/ingest/config", headers=bearer(camera["api_key"])).status_code == 401
     assert client.get("/api/v1/ingest/config", headers=bearer(new)).status_code == 200
 
@@ -111,9 +126,18 @@ def test_event_id_of_another_camera_is_refused(api: Api) -> None:
 
 def test_roles_are_enforced(api: Api, client: TestClient) -> None:
     owner = api.signup("ann@example.org")
-    body = {"email": "cop@example.org", "password": "correct horse battery", "name": "Cop", "role": "officer", "agency": "City PD"}
+    body = {
+        "email": "cop@example.org",
+        "password": "correct horse battery",
+        "name": "Cop",
+        "role": "officer",
+        "agency": "City PD",
+    }
     assert client.post("/api/v1/users", json=body, headers=bearer(owner)).status_code == 403
-    assert client.post("/api/v1/agencies", json={"name": "PD"}, headers=bearer(owner)).status_code == 403
+    assert (
+        client.post("/api/v1/agencies", json={"name": "PD"}, headers=bearer(owner)).status_code
+        == 403
+    )
 
 
 def test_admin_creates_an_officer_who_cannot_own_cameras(api: Api, client: TestClient) -> None:
@@ -122,15 +146,35 @@ def test_admin_creates_an_officer_who_cannot_own_cameras(api: Api, client: TestC
     from doorstep.hub.services.accounts import create_user
 
     with hub.sessions.begin() as session:
-        create_user(session, email="root@example.org", password="correct horse battery", name="Root", role=Role.admin)
+        create_user(
+            session,
+            email="root@example.org",
+            password="correct horse battery",
+            name="Root",
+            role=Role.admin,
+        )
     admin = api.login("root@example.org")
-    body = {"email": "cop@example.org", "password": "correct horse battery", "name": "Cop", "role": "officer", "agency": "City PD"}
+    body = {
+        "email": "cop@example.org",
+        "password": "correct horse battery",
+        "name": "Cop",
+        "role": "officer",
+        "agency": "City PD",
+    }
     created = client.post("/api/v1/users", json=body, headers=bearer(admin))
     assert created.status_code == 201 and created.json()["role"] == "officer"
-    missing_agency = client.post("/api/v1/users", json={**body, "email": "x@example.org", "agency": None}, headers=bearer(admin))
+    missing_agency = client.post(
+        "/api/v1/users",
+        json={**body, "email": "x@example.org", "agency": None},
+        headers=bearer(admin),
+    )
     assert missing_agency.status_code == 422 and missing_agency.json()["field"] == "agency"
     officer = api.login("cop@example.org")
-    reply = client.post("/api/v1/cameras", json={"name": "c", "latitude": 1, "longitude": 1}, headers=bearer(officer))
+    reply = client.post(
+        "/api/v1/cameras",
+        json={"name": "c", "latitude": 1, "longitude": 1},
+        headers=bearer(officer),
+    )
     assert reply.status_code == 403
 
 
@@ -138,8 +182,14 @@ def test_login_attempts_are_rate_limited(api: Api, client: TestClient) -> None:
     api.signup("ann@example.org")
     limit = client.app.state.hub.settings.login_attempts  # type: ignore[attr-defined]
     for _ in range(limit):
-        wrong = client.post("/api/v1/auth/token", data={"username": "ann@example.org", "password": "wrong password!"})
+        wrong = client.post(
+            "/api/v1/auth/token",
+            data={"username": "ann@example.org", "password": "wrong password!"},
+        )
         assert wrong.status_code == 401
-    blocked = client.post("/api/v1/auth/token", data={"username": "ann@example.org", "password": "correct horse battery"})
+    blocked = client.post(
+        "/api/v1/auth/token",
+        data={"username": "ann@example.org", "password": "correct horse battery"},
+    )
     assert blocked.status_code == 429
     assert "Retry-After" in blocked.headers

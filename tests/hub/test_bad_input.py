@@ -43,7 +43,8 @@ def test_signup_validation(client: TestClient, body: dict) -> None:
 def test_duplicate_signup_is_409(api: Api, client: TestClient) -> None:
     api.signup("ann@example.org")
     again = client.post(
-        "/api/v1/auth/signup", json={"email": "ANN@example.org", "password": "correct horse battery", "name": "A"}
+        "/api/v1/auth/signup",
+        json={"email": "ANN@example.org", "password": "correct horse battery", "name": "A"},
     )
     assert again.status_code == 409 and again.json()["field"] == "email"
 
@@ -53,9 +54,21 @@ def test_duplicate_signup_is_409(api: Api, client: TestClient) -> None:
     [
         {"id": "not-a-uuid", "start_time": "2026-11-01T12:00:00Z"},
         {"id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11", "start_time": "2026-11-01T12:00:00"},
-        {"id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11", "start_time": "2026-11-01T12:00:00Z", "score": 2},
-        {"id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11", "start_time": "2026-11-01T12:00:00Z", "box": [0, 0, 2]},
-        {"id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11", "start_time": "2026-11-01T12:00:00Z", "label": "dog"},
+        {
+            "id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11",
+            "start_time": "2026-11-01T12:00:00Z",
+            "score": 2,
+        },
+        {
+            "id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11",
+            "start_time": "2026-11-01T12:00:00Z",
+            "box": [0, 0, 2],
+        },
+        {
+            "id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11",
+            "start_time": "2026-11-01T12:00:00Z",
+            "label": "dog",
+        },
     ],
 )
 def test_bad_events_are_422(api: Api, body: dict) -> None:
@@ -67,8 +80,16 @@ def test_bad_events_are_422(api: Api, body: dict) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "kwargs"),
     [
-        ("post", "/api/v1/cameras", {"content": b"{not json", "headers": {"Content-Type": "application/json"}}),
-        ("post", "/api/v1/cameras", {"content": b"\xff\xfe\x00", "headers": {"Content-Type": "application/json"}}),
+        (
+            "post",
+            "/api/v1/cameras",
+            {"content": b"{not json", "headers": {"Content-Type": "application/json"}},
+        ),
+        (
+            "post",
+            "/api/v1/cameras",
+            {"content": b"\xff\xfe\x00", "headers": {"Content-Type": "application/json"}},
+        ),
         ("post", "/api/v1/cameras", {"json": [1, 2, 3]}),
         ("get", "/api/v1/events", {"params": {"since": "yesterday"}}),
         ("get", "/api/v1/events", {"params": {"limit": "-1"}}),

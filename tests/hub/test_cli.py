@@ -13,7 +13,11 @@ from doorstep.cli.main import cli
 
 def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "doorstep", *args], input=stdin, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "doorstep", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
 
 
@@ -31,8 +35,17 @@ def test_db_upgrade_and_user_add(tmp_path: Path) -> None:
     upgraded = run("db", "upgrade", "--data-dir", data)
     assert upgraded.returncode == 0 and "revision" in upgraded.stdout
     created = run(
-        "user", "add", "cop@example.org", "--role", "officer", "--agency", "City PD",
-        "--password-stdin", "--data-dir", data, stdin="correct horse battery\n",
+        "user",
+        "add",
+        "cop@example.org",
+        "--role",
+        "officer",
+        "--agency",
+        "City PD",
+        "--password-stdin",
+        "--data-dir",
+        data,
+        stdin="correct horse battery\n",
     )
     assert created.returncode == 0, created.stderr
     assert "created officer cop@example.org" in created.stdout
@@ -40,14 +53,42 @@ def test_db_upgrade_and_user_add(tmp_path: Path) -> None:
 
 def test_user_add_errors_are_one_line(tmp_path: Path) -> None:
     data = str(tmp_path / "data")
-    no_agency = run("user", "add", "cop@example.org", "--role", "officer", "--password-stdin", "--data-dir", data, stdin="correct horse battery\n")
+    no_agency = run(
+        "user",
+        "add",
+        "cop@example.org",
+        "--role",
+        "officer",
+        "--password-stdin",
+        "--data-dir",
+        data,
+        stdin="correct horse battery\n",
+    )
     assert no_agency.returncode != 0
     assert "Traceback" not in no_agency.stderr
     assert "agency" in no_agency.stderr
-    short = run("user", "add", "a@example.org", "--password-stdin", "--data-dir", data, stdin="short\n")
+    short = run(
+        "user", "add", "a@example.org", "--password-stdin", "--data-dir", data, stdin="short\n"
+    )
     assert short.returncode != 0 and "Traceback" not in short.stderr and "password" in short.stderr
-    run("user", "add", "b@example.org", "--password-stdin", "--data-dir", data, stdin="correct horse battery\n")
-    duplicate = run("user", "add", "b@example.org", "--password-stdin", "--data-dir", data, stdin="correct horse battery\n")
+    run(
+        "user",
+        "add",
+        "b@example.org",
+        "--password-stdin",
+        "--data-dir",
+        data,
+        stdin="correct horse battery\n",
+    )
+    duplicate = run(
+        "user",
+        "add",
+        "b@example.org",
+        "--password-stdin",
+        "--data-dir",
+        data,
+        stdin="correct horse battery\n",
+    )
     assert duplicate.returncode != 0 and "already exists" in duplicate.stderr
 
 
@@ -56,7 +97,11 @@ def test_production_refuses_placeholder_secret(tmp_path: Path) -> None:
 
     env = {**os.environ, "DOORSTEP_ENVIRONMENT": "production", "DOORSTEP_DATA_DIR": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "doorstep", "serve", "--port", "1"], env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "doorstep", "serve", "--port", "1"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "DOORSTEP_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr

@@ -55,7 +55,12 @@ def test_same_event_id_twice_is_one_event(api: Api) -> None:
     first = api.event(key)
     again = api.client.post(
         "/api/v1/ingest/events",
-        json={"id": first["id"], "start_time": first["start_time"], "label": "motion", "score": 0.3},
+        json={
+            "id": first["id"],
+            "start_time": first["start_time"],
+            "label": "motion",
+            "score": 0.3,
+        },
         headers=bearer(key),
     )
     assert again.status_code == 200
@@ -83,7 +88,10 @@ def test_wrong_sha256_is_rejected_and_leaves_nothing(api: Api, hub_settings: Set
     assert reply.status_code == 422
     assert reply.json()["field"] == "X-Content-SHA256"
     assert blob_files(hub_settings) == []
-    assert api.client.get(f"/api/v1/events/{event['id']}/clip", headers=bearer(token)).status_code == 404
+    assert (
+        api.client.get(f"/api/v1/events/{event['id']}/clip", headers=bearer(token)).status_code
+        == 404
+    )
 
 
 def test_malformed_sha256_header(api: Api) -> None:
@@ -102,7 +110,9 @@ def test_upload_over_the_limit_is_413(api: Api, hub_settings: Settings) -> None:
     assert blob_files(hub_settings) == []
 
 
-def test_streamed_upload_over_the_limit_without_length_is_413(api: Api, hub_settings: Settings) -> None:
+def test_streamed_upload_over_the_limit_without_length_is_413(
+    api: Api, hub_settings: Settings
+) -> None:
     key = api.camera(api.signup("ann@example.org"))["api_key"]
     event = api.event(key)
     data = b"y" * (hub_settings.max_clip_bytes + 1)

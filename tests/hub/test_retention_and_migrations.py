@@ -20,7 +20,9 @@ def test_retention_deletes_expired_events_and_their_clips(
 ) -> None:
     token = api.signup("ann@example.org")
     camera = api.camera(token)
-    client.patch(f"/api/v1/cameras/{camera['id']}", json={"retention_days": 1}, headers=bearer(token))
+    client.patch(
+        f"/api/v1/cameras/{camera['id']}", json={"retention_days": 1}, headers=bearer(token)
+    )
     key = camera["api_key"]
     now = datetime.now(UTC)
     old = api.event(key, start=now - timedelta(days=2))
@@ -34,7 +36,9 @@ def test_retention_deletes_expired_events_and_their_clips(
         run_retention(hub)
 
     assert client.get(f"/api/v1/events/{old['id']}", headers=bearer(token)).status_code == 404
-    assert client.get(f"/api/v1/events/{fresh['id']}/clip", headers=bearer(token)).status_code == 200
+    assert (
+        client.get(f"/api/v1/events/{fresh['id']}/clip", headers=bearer(token)).status_code == 200
+    )
     assert len(set(hub.storage.iter_blobs())) == len(blobs_before) - 1
     assert any("deleted 1 events and 1 files" in message for message in caplog.messages)
 
@@ -42,7 +46,9 @@ def test_retention_deletes_expired_events_and_their_clips(
 def test_shared_blob_survives_until_its_last_event(api: Api, client: TestClient) -> None:
     token = api.signup("ann@example.org")
     camera = api.camera(token)
-    client.patch(f"/api/v1/cameras/{camera['id']}", json={"retention_days": 1}, headers=bearer(token))
+    client.patch(
+        f"/api/v1/cameras/{camera['id']}", json={"retention_days": 1}, headers=bearer(token)
+    )
     key = camera["api_key"]
     now = datetime.now(UTC)
     old = api.event(key, start=now - timedelta(days=3))
@@ -61,7 +67,9 @@ def test_deleting_a_camera_removes_its_clips(api: Api, client: TestClient) -> No
     api.upload(camera["api_key"], event["id"], b"clip" * 100)
     hub = client.app.state.hub  # type: ignore[attr-defined]
     assert list(hub.storage.iter_blobs())
-    assert client.delete(f"/api/v1/cameras/{camera['id']}", headers=bearer(token)).status_code == 204
+    assert (
+        client.delete(f"/api/v1/cameras/{camera['id']}", headers=bearer(token)).status_code == 204
+    )
     assert list(hub.storage.iter_blobs()) == []
     assert client.get(f"/api/v1/events/{event['id']}", headers=bearer(token)).status_code == 404
 

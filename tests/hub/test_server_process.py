@@ -39,7 +39,16 @@ class ServerProcess:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "doorstep", "serve", "--port", str(self.port), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "doorstep",
+                "serve",
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warning",
+            ],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -47,7 +56,9 @@ class ServerProcess:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(self.process.stderr.read().decode() if self.process.stderr else "exited")
+                raise RuntimeError(
+                    self.process.stderr.read().decode() if self.process.stderr else "exited"
+                )
             try:
                 if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
                     return
@@ -84,7 +95,9 @@ def test_serve_runs_the_whole_story(server: ServerProcess, media_dir: Path) -> N
         assert api.upload(camera["api_key"], event["id"], clip).status_code == 201
         back = client.get(f"/api/v1/events/{event['id']}/clip", headers=bearer(token))
         assert hashlib.sha256(back.content).hexdigest() == hashlib.sha256(clip).hexdigest()
-        tail = client.get(f"/api/v1/events/{event['id']}/clip", headers={**bearer(token), "Range": "bytes=-500"})
+        tail = client.get(
+            f"/api/v1/events/{event['id']}/clip", headers={**bearer(token), "Range": "bytes=-500"}
+        )
         assert tail.status_code == 206 and tail.content == clip[-500:]
 
 
@@ -119,7 +132,9 @@ def test_sigkill_mid_upload_leaves_no_partial_clip_and_retry_succeeds(
     assert blobs == [], "a partial clip became visible"
 
     server.start()
-    assert not any((data_dir / "clips" / "tmp").glob("*.part")), "start-up did not clean the partial upload"
+    assert not any((data_dir / "clips" / "tmp").glob("*.part")), (
+        "start-up did not clean the partial upload"
+    )
     with httpx.Client(base_url=server.url, timeout=30) as client:
         api = Api(client)
         before = client.get(f"/api/v1/events/{event['id']}", headers=bearer(token)).json()

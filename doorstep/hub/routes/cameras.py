@@ -29,7 +29,9 @@ def get_camera(camera_id: EntityId, owner: Owner, session: SessionDep) -> object
 
 
 @router.patch("/{camera_id}", response_model=CameraPublic)
-def update_camera(camera_id: EntityId, data: CameraUpdate, owner: Owner, session: SessionDep) -> object:
+def update_camera(
+    camera_id: EntityId, data: CameraUpdate, owner: Owner, session: SessionDep
+) -> object:
     camera = cameras.get_owned_camera(session, owner, camera_id)
     return cameras.update_camera(session, camera, data)
 

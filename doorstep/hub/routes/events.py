@@ -55,7 +55,9 @@ def list_events(
         limit=limit,
         offset=offset,
     )
-    return EventPage(items=[event_public(e) for e in items], total=total, limit=limit, offset=offset)
+    return EventPage(
+        items=[event_public(e) for e in items], total=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/{event_id}", response_model=EventPublic)
@@ -84,6 +86,8 @@ def get_clip(event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep)
 
 
 @router.get("/{event_id}/snapshot", response_class=FileResponse)
-def get_snapshot(event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> FileResponse:
+def get_snapshot(
+    event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep
+) -> FileResponse:
     event = events.get_owned_event(session, owner, event_id)
     return blob_response(hub, event.snapshot_sha256, "image/jpeg", f"{event.id}.jpg")

@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from doorstep.errors import Conflict, InvalidInput, TooLarge
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
-from doorstep.hub.deps import EntityId, Credentials, CurrentCamera, HubDep, SessionDep, bearer_token
+from doorstep.hub.deps import Credentials, CurrentCamera, EntityId, HubDep, SessionDep, bearer_token
 from doorstep.hub.routes.events import event_public
 from doorstep.hub.schemas import BlobStored, EventCreate, EventPublic
 from doorstep.hub.services import events
@@ -93,7 +93,9 @@ async def _upload(
 
 SHA_HEADER = Header(alias="X-Content-SHA256", description="Lowercase hex SHA-256 of the body.")
 UPLOAD_DOC = {
-    "requestBody": {"content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    "requestBody": {
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+    }
 }
 
 

@@ -16,7 +16,9 @@ from doorstep.hub.storage import LocalBlobStorage
 def create_camera(session: Session, owner: User, data: CameraCreate) -> tuple[Camera, str]:
     """Register a camera; returns it with its key, which is never retrievable again."""
     key = new_secret(CAMERA_KEY_PREFIX)
-    camera = Camera(owner_id=owner.id, key_hash=secret_hash(key), agent_config={}, **data.model_dump())
+    camera = Camera(
+        owner_id=owner.id, key_hash=secret_hash(key), agent_config={}, **data.model_dump()
+    )
     session.add(camera)
     session.flush()
     return camera, key
