@@ -33,36 +33,47 @@ class Detector(Protocol):
 
 
 class HogPersonDetector:
-    """OpenCV's default HOG people detector, scaled so that people of typical size fit."""
+    """OpenCV's default HOG people detector, scaled so that people of typical size fit.
 
-    def __init__(self, min_person_height: int = 96) -> None:
+    The search area is the region grown by ``margin`` of the frame on each side (twice
+    that upwards, where heads stick out of a zone drawn on the ground), so people at
+    its edge are seen whole; a detection counts when ``min_inside`` of its box lies in
+    the region.
+    """
+
+    def __init__(
+        self, min_person_height: int = 85, margin: float = 0.07, min_inside: float = 0.3
+    ) -> None:
         self._hog = cv2.HOGDescriptor()
         self._hog.setSVMDetector(np.asarray(cv2.HOGDescriptor.getDefaultPeopleDetector()))
         # The HOG window is 128 px tall; upscale so that the smallest expected person fills it.
         self._scale = max(1.0, 128 / min_person_height)
+        self._margin = margin
+        self._min_inside = min_inside
 
     def detect(self, frame: npt.NDArray[Any], region: Box | None = None) -> list[Detection]:
         height, width = frame.shape[:2]
-        x0, y0, x1, y1 = 0, 0, width, height
-        if region is not None:
-            rx, ry, rw, rh = region
-            x0, y0 = max(0, int(rx * width)), max(0, int(ry * height))
-            x1, y1 = min(width, int((rx + rw) * width)), min(height, int((ry + rh) * height))
+        rx, ry, rw, rh = region if region is not None else (0.0, 0.0, 1.0, 1.0)
+        x0 = max(0, int((rx - self._margin) * width))
+        y0 = max(0, int((ry - 2 * self._margin) * height))
+        x1 = min(width, int((rx + rw + self._margin) * width))
+        y1 = min(height, int((ry + rh + self._margin) * height))
         crop = frame[y0:y1, x0:x1]
-        if crop.shape[0] < 64 or crop.shape[1] < 32:
-            return []
         if self._scale != 1.0:
             crop = cv2.resize(crop, None, fx=self._scale, fy=self._scale)
         if crop.shape[0] < 128 or crop.shape[1] < 64:
             return []
         rects, weights = self._hog.detectMultiScale(
-            crop, winStride=(8, 8), padding=(8, 8), scale=1.1
+            crop, winStride=(8, 8), padding=(16, 16), scale=1.05
         )
         found = []
-        for (rx_, ry_, rw_, rh_), weight in zip(rects, np.ravel(weights), strict=True):
-            bx = (x0 + rx_ / self._scale) / width
-            by = (y0 + ry_ / self._scale) / height
-            box = (bx, by, rw_ / self._scale / width, rh_ / self._scale / height)
+        for (cx, cy, cw, ch), weight in zip(rects, np.ravel(weights), strict=True):
+            bx, by = (x0 + cx / self._scale) / width, (y0 + cy / self._scale) / height
+            bw, bh = cw / self._scale / width, ch / self._scale / height
+            ix = max(0.0, min(bx + bw, rx + rw) - max(bx, rx))
+            iy = max(0.0, min(by + bh, ry + rh) - max(by, ry))
+            if ix * iy < self._min_inside * bw * bh:
+                continue
             # The SVM margin is unbounded; a logistic squashes it into 0..1.
-            found.append(Detection(box, 1.0 / (1.0 + math.exp(-2.0 * float(weight)))))
+            found.append(Detection((bx, by, bw, bh), 1.0 / (1.0 + math.exp(-2.0 * float(weight)))))
         return found

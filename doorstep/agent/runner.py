@@ -235,7 +235,10 @@ class Agent:
         assert self._stream is not None
         path = self.outbox.tmp_dir / f"{event.id}.mp4"
         rec = Recording(event, open_writer(path, self._stream, self.config.masks))
-        for packet in ring.packets():
+        pre_roll = ring.packets()
+        if pre_roll:
+            event.extra["clip_start"] = packet_time(pre_roll[0])
+        for packet in pre_roll:
             rec.writer.add(packet)
         self.recordings.append(rec)
 
