@@ -184,6 +184,7 @@ class EncodeClipWriter:
         self._stream.options = {"preset": "veryfast", "crf": "23"}
         self._stream.time_base = Fraction(1, 90000)
         self._mask = polygon_mask(masks, ctx.width, ctx.height) if masks else None
+        self._time_base = template.time_base or Fraction(1, 90000)
         self._first: float | None = None
         self._last_pts = -1
         self.duration = 0.0
@@ -205,11 +206,13 @@ class EncodeClipWriter:
             self._encode(frame)  # type: ignore[arg-type]
 
     def _encode(self, frame: VideoFrame) -> None:
-        if frame.time is None or self._first is None:
+        if frame.pts is None or self._first is None:
             return
+        # A standalone decoder has no time base of its own: use the stream's.
+        t = float(frame.pts * self._time_base)
         image = mask_image(frame.to_ndarray(format="bgr24"), self._mask)
         out = VideoFrame.from_ndarray(image, format="bgr24")
-        pts = round((frame.time - self._first) * 90000)
+        pts = round((t - self._first) * 90000)
         if pts <= self._last_pts:
             return
         self._last_pts = pts
