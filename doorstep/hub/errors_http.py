@@ -11,7 +11,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError
 
 from doorstep.errors import DoorstepError, NotAuthenticated, RateLimited
@@ -26,7 +26,10 @@ def _field_name(location: tuple[object, ...] | list[object]) -> str:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DoorstepError)
-    async def domain_error(_request: Request, exc: DoorstepError) -> JSONResponse:
+    async def domain_error(request: Request, exc: DoorstepError) -> Response:
+        page = getattr(request.app.state, "html_error", None)
+        if page is not None and (response := page(request, exc)) is not None:
+            return response  # a web page shows the error as a page, not as JSON
         headers: dict[str, str] = {}
         if isinstance(exc, NotAuthenticated):
             headers["WWW-Authenticate"] = "Bearer"

@@ -29,13 +29,26 @@ BlobKind = Literal["clip", "snapshot"]
     responses={200: {"description": "The event already existed and was updated."}},
 )
 def create_event(
-    data: EventCreate, camera: CurrentCamera, session: SessionDep, response: Response
+    data: EventCreate,
+    camera: CurrentCamera,
+    session: SessionDep,
+    hub: HubDep,
+    response: Response,
 ) -> EventPublic:
     """Create an event (idempotent on its id)."""
     event, created = events.upsert_event(session, camera, data)
-    if not created:
+    public = event_public(event)
+    session.commit()
+    if created:
+        message = {
+            "type": "event",
+            "camera_name": camera.name,
+            "event": public.model_dump(mode="json"),
+        }
+        hub.live.publish(camera.owner_id, message)
+    else:
         response.status_code = status.HTTP_200_OK
-    return event_public(event)
+    return public
 
 
 @router.get("/config")

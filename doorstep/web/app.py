@@ -1,0 +1,49 @@
+"""Mounts the pages and their static files on the hub's app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from doorstep.errors import DoorstepError
+from doorstep.web.render import render, wants_json
+from doorstep.web.session import LoginRequired, optional_user
+from doorstep.web.views import auth, owner
+
+STATIC_DIR = Path(__file__).with_name("static")
+PAGE_ROUTERS = [auth.router, owner.router]
+
+
+def html_error(request: Request, exc: DoorstepError) -> Response | None:
+    """How a page (not the API) shows an error: a redirect to sign in, or a readable page."""
+    if request.url.path.startswith(("/api/", "/docs", "/openapi")) or wants_json(request):
+        return None
+    if isinstance(exc, LoginRequired):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+    titles = {
+        401: "Please sign in",
+        403: "Not allowed",
+        404: "Not found",
+        422: "Please check the form",
+    }
+    user = None
+    hub = request.app.state.hub
+    with hub.sessions() as session:
+        user = optional_user(request, session)
+        context = {
+            "title": titles.get(exc.status_code, "Something went wrong"),
+            "message": exc.message,
+        }
+        return render(request, "error.html", context, user=user, status_code=exc.status_code)
+
+
+def install_web(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in PAGE_ROUTERS:
+        app.include_router(router)
+    app.state.html_error = html_error

@@ -1,0 +1,61 @@
+// Doorstep pages: CSRF-aware fetch, toasts, and live events over server-sent events.
+(function () {
+  "use strict";
+  var csrf = document.querySelector('meta[name="csrf-token"]');
+  window.doorstep = {
+    csrf: csrf ? csrf.content : "",
+    postJSON: function (url, body) {
+      return fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": window.doorstep.csrf },
+        body: JSON.stringify(body),
+      }).then(function (r) {
+        return r.json().then(function (data) { if (!r.ok) { throw new Error(data.detail || r.statusText); } return data; });
+      });
+    },
+    toast: function (html, seconds) {
+      var box = document.getElementById("toasts");
+      if (!box) { return; }
+      var el = document.createElement("div");
+      el.className = "toast";
+      el.innerHTML = html;
+      box.appendChild(el);
+      setTimeout(function () { el.remove(); }, (seconds || 8) * 1000);
+    },
+  };
+
+  function escapeHtml(s) {
+    return String(s).replace(/[&<>"']/g, function (c) { return "&#" + c.charCodeAt(0) + ";"; });
+  }
+
+  function notifyBrowser(title, body, url) {
+    if (!("Notification" in window) || Notification.permission !== "granted") { return; }
+    var n = new Notification(title, { body: body });
+    n.onclick = function () { window.focus(); if (url) { window.location = url; } };
+  }
+
+  var liveUrl = document.body.getAttribute("data-live");
+  if (liveUrl && "EventSource" in window) {
+    if ("Notification" in window && Notification.permission === "default") {
+      document.addEventListener("click", function ask() {
+        Notification.requestPermission();
+        document.removeEventListener("click", ask);
+      });
+    }
+    var source = new EventSource(liveUrl);
+    source.addEventListener("event", function (msg) {
+      var data = JSON.parse(msg.data);
+      var e = data.event;
+      var url = "/events/" + e.id;
+      window.doorstep.toast(escapeHtml(e.label) + " at <strong>" + escapeHtml(data.camera_name) + "</strong> · <a href=\"" + url + "\">open</a>");
+      notifyBrowser("Doorstep: " + e.label, data.camera_name, url);
+      document.dispatchEvent(new CustomEvent("doorstep:event", { detail: data }));
+    });
+    source.addEventListener("notification", function (msg) {
+      var data = JSON.parse(msg.data);
+      window.doorstep.toast(escapeHtml(data.title || "New notification") + (data.url ? " · <a href=\"" + data.url + "\">open</a>" : ""), 12);
+      notifyBrowser("Doorstep", data.title || "New notification", data.url);
+    });
+  }
+})();

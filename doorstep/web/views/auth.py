@@ -1,0 +1,120 @@
+"""Sign in, sign up, sign out, and the front door that sends each role home."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from doorstep.errors import DoorstepError
+from doorstep.hub.deps import HubDep, SessionDep
+from doorstep.hub.models import Role
+from doorstep.hub.schemas import SignUp
+from doorstep.hub.services import accounts
+from doorstep.web.forms import FormErrors, domain_error_as_form, parse_form
+from doorstep.web.render import render
+from doorstep.web.session import CSRF, SESSION_COOKIE, MaybeUser
+
+router = APIRouter(include_in_schema=False)
+
+HOME_BY_ROLE = {
+    Role.owner.value: "/timeline",
+    Role.officer.value: "/officer/requests",
+    Role.supervisor.value: "/officer/requests",
+    Role.auditor.value: "/audit",
+    Role.admin.value: "/transparency",
+}
+
+
+async def form_data(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+FormData = Annotated[dict[str, str], Depends(form_data)]
+
+
+def safe_next(target: str | None, fallback: str) -> str:
+    """Only same-site paths: an open redirect would help phishing."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return fallback
+
+
+@router.get("/")
+def home(request: Request, user: MaybeUser) -> Response:
+    if user is not None:
+        return RedirectResponse(HOME_BY_ROLE.get(user.role, "/transparency"), status_code=303)
+    return render(request, "home.html", {})
+
+
+@router.get("/login")
+def login_page(request: Request, user: MaybeUser, next: str | None = None) -> Response:
+    return render(
+        request, "login.html", {"next": next or "", "errors": {}, "values": {}}, user=user
+    )
+
+
+def _start_session(hub: HubDep, session: SessionDep, user: object, target: str) -> Response:
+    token, row = accounts.issue_token(session, user, hub.token_ttl)  # type: ignore[arg-type]
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=hub.settings.environment == "production",
+        expires=row.expires_at,
+        path="/",
+    )
+    return response
+
+
+@router.post("/login", dependencies=[CSRF])
+def login(request: Request, form: FormData, session: SessionDep, hub: HubDep) -> Response:
+    client = request.client.host if request.client else "unknown"
+    try:
+        user = accounts.authenticate(
+            session, hub.login_limiter, form.get("email", ""), form.get("password", ""), client
+        )
+    except DoorstepError as exc:
+        values = {"email": form.get("email", "")}
+        context = {"next": form.get("next", ""), "errors": {"form": exc.message}, "values": values}
+        return render(request, "login.html", context, status_code=exc.status_code)
+    session.commit()
+    target = safe_next(form.get("next"), HOME_BY_ROLE.get(user.role, "/"))
+    return _start_session(hub, session, user, target)
+
+
+@router.get("/signup")
+def signup_page(request: Request, user: MaybeUser) -> Response:
+    return render(request, "signup.html", {"errors": {}, "values": {}}, user=user)
+
+
+@router.post("/signup", dependencies=[CSRF])
+def signup(request: Request, form: FormData, session: SessionDep, hub: HubDep) -> Response:
+    values = {"email": form.get("email", ""), "name": form.get("name", "")}
+    try:
+        data = parse_form(SignUp, {**values, "password": form.get("password", "")})
+        try:
+            user = accounts.create_user(
+                session, email=data.email, password=data.password, name=data.name
+            )
+        except DoorstepError as exc:
+            raise domain_error_as_form(exc, values) from None
+    except FormErrors as exc:
+        return render(
+            request, "signup.html", {"errors": exc.errors, "values": values}, status_code=422
+        )
+    return _start_session(hub, session, user, "/cameras")
+
+
+@router.post("/logout", dependencies=[CSRF])
+def logout(request: Request, session: SessionDep) -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        accounts.revoke_token(session, token)
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

@@ -1,0 +1,287 @@
+"""Owner pages: cameras, timeline, clip player, settings, zone editor, live updates."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field, field_validator
+from sqlalchemy import func, select
+
+from doorstep.hub.deps import EntityId, HubDep, SessionDep
+from doorstep.hub.models import Camera, Event
+from doorstep.hub.routes.events import blob_response, event_public
+from doorstep.hub.schemas import CameraCreate, CameraPublic, CameraUpdate
+from doorstep.hub.services import cameras, events
+from doorstep.web.forms import FormErrors, parse_form
+from doorstep.web.render import render
+from doorstep.web.session import CSRF, WebOwner, WebUser
+from doorstep.web.views.auth import FormData
+
+router = APIRouter(include_in_schema=False)
+LIVE_KEEPALIVE_SECONDS = 15
+
+
+def camera_rows(session: SessionDep, owner: Any) -> list[dict[str, Any]]:
+    """Each camera with its last event time and a status a person understands."""
+    last = dict(
+        session.execute(
+            select(Event.camera_id, func.max(Event.start_time))
+            .join(Camera)
+            .where(Camera.owner_id == owner.id)
+            .group_by(Event.camera_id)
+        ).all()
+    )
+    now = datetime.now(UTC)
+    rows = []
+    for camera in cameras.list_cameras(session, owner):
+        seen = camera.last_seen_at
+        if seen is None:
+            status = "never connected"
+        elif now - seen < timedelta(minutes=15):
+            status = "active"
+        else:
+            status = "quiet"
+        rows.append(
+            {
+                "camera": CameraPublic.model_validate(camera),
+                "last_event": last.get(camera.id),
+                "status": status,
+            }
+        )
+    return rows
+
+
+@router.get("/cameras")
+def cameras_page(request: Request, owner: WebOwner, session: SessionDep) -> Response:
+    context = {"rows": camera_rows(session, owner), "errors": {}, "values": {}, "new_key": None}
+    return render(request, "cameras.html", context, user=owner, public_keys=("rows",))
+
+
+@router.post("/cameras", dependencies=[CSRF])
+def add_camera(request: Request, form: FormData, owner: WebOwner, session: SessionDep) -> Response:
+    values = {k: form.get(k, "") for k in ("name", "latitude", "longitude", "retention_days")}
+    try:
+        data = parse_form(CameraCreate, values)
+    except FormErrors as exc:
+        context = {"rows": camera_rows(session, owner), "errors": exc.errors, "values": values}
+        return render(
+            request, "cameras.html", {**context, "new_key": None}, user=owner, status_code=422
+        )
+    camera, key = cameras.create_camera(session, owner, data)
+    context = {"rows": camera_rows(session, owner), "errors": {}, "values": {}}
+    new_key = {"camera": camera.name, "camera_id": camera.id, "key": key}
+    return render(
+        request, "cameras.html", {**context, "new_key": new_key}, user=owner, status_code=201
+    )
+
+
+def latest_snapshot_event(session: SessionDep, camera: Camera) -> Event | None:
+    query = (
+        select(Event)
+        .where(Event.camera_id == camera.id, Event.snapshot_sha256.is_not(None))
+        .order_by(Event.start_time.desc())
+        .limit(1)
+    )
+    return session.scalar(query)
+
+
+@router.get("/cameras/{camera_id}")
+def camera_page(
+    request: Request, camera_id: EntityId, owner: WebOwner, session: SessionDep, hub: HubDep
+) -> Response:
+    camera = cameras.get_owned_camera(session, owner, camera_id)
+    snapshot = latest_snapshot_event(session, camera)
+    context = {
+        "camera": CameraPublic.model_validate(camera),
+        "snapshot_event_id": snapshot.id if snapshot else None,
+        "mqtt_topics": {
+            "motion": f"doorstep/{camera.id}/motion",
+            "events": f"doorstep/{camera.id}/events",
+            "available": "doorstep/available",
+        },
+        "errors": {},
+        "saved": request.query_params.get("saved") == "1",
+    }
+    public = ("camera", "snapshot_event_id", "mqtt_topics")
+    return render(request, "camera.html", context, user=owner, public_keys=public)
+
+
+class CameraSettingsForm(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    retention_days: int = Field(ge=1, le=180)
+    opt_out_requests: bool = False
+    webhook_urls: str = ""
+
+    @field_validator("webhook_urls")
+    @classmethod
+    def _urls(cls, value: str) -> str:
+        for line in value.split():
+            if not line.startswith(("http://", "https://")):
+                raise ValueError(f"'{line}' is not an http(s) URL; one URL per line")
+        return value
+
+
+@router.post("/cameras/{camera_id}", dependencies=[CSRF])
+def save_camera(
+    request: Request, camera_id: EntityId, form: FormData, owner: WebOwner, session: SessionDep
+) -> Response:
+    camera = cameras.get_owned_camera(session, owner, camera_id)
+    values = {
+        "name": form.get("name", ""),
+        "retention_days": form.get("retention_days", ""),
+        "opt_out_requests": form.get("opt_out_requests") == "on",
+        "webhook_urls": form.get("webhook_urls", ""),
+    }
+    try:
+        data = parse_form(CameraSettingsForm, values)
+    except FormErrors as exc:
+        context = {
+            "camera": CameraPublic.model_validate(camera),
+            "snapshot_event_id": None,
+            "mqtt_topics": {},
+            "errors": exc.errors,
+            "saved": False,
+        }
+        return render(request, "camera.html", context, user=owner, status_code=422)
+    config = {**(camera.agent_config or {}), "webhook_urls": data.webhook_urls.split()}
+    update = CameraUpdate(
+        name=data.name,
+        retention_days=data.retention_days,
+        opt_out_requests=data.opt_out_requests,
+        agent_config=config,
+    )
+    cameras.update_camera(session, camera, update)
+    return RedirectResponse(f"/cameras/{camera.id}?saved=1", status_code=303)
+
+
+Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+
+
+class ZonesBody(BaseModel):
+    zones: list[list[Point]] = Field(default_factory=list)
+    masks: list[list[Point]] = Field(default_factory=list)
+
+    @field_validator("zones", "masks")
+    @classmethod
+    def _polygons(cls, value: list[list[list[float]]]) -> list[list[list[float]]]:
+        for polygon in value:
+            if len(polygon) < 3:
+                raise ValueError("a polygon needs at least 3 points")
+            if any(not (0 <= c <= 1) for point in polygon for c in point):
+                raise ValueError("points are relative to the picture: 0 to 1")
+        return value
+
+
+@router.post("/cameras/{camera_id}/zones", dependencies=[CSRF])
+def save_zones(
+    camera_id: EntityId, body: Annotated[ZonesBody, Body()], owner: WebOwner, session: SessionDep
+) -> dict[str, Any]:
+    """Store zones and masks; the agent picks them up from /api/v1/ingest/config."""
+    camera = cameras.get_owned_camera(session, owner, camera_id)
+    camera.agent_config = {**(camera.agent_config or {}), **body.model_dump()}
+    session.flush()
+    return {"saved": True, **body.model_dump()}
+
+
+@router.get("/timeline")
+def timeline(
+    request: Request,
+    owner: WebOwner,
+    session: SessionDep,
+    camera_id: str | None = None,
+    label: str | None = None,
+    day: str | None = None,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> Response:
+    since = until = None
+    errors: dict[str, str] = {}
+    if day:
+        try:
+            since = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
+            until = since + timedelta(days=1)
+        except ValueError:
+            errors["day"] = "Use a date like 2026-11-23"
+    if label not in (None, "", "person", "motion"):
+        errors["label"] = "Choose person or motion"
+        label = None
+    per_page = 24
+    items, total = events.list_events(
+        session,
+        owner,
+        camera_id=camera_id or None,
+        since=since,
+        until=until,
+        label=label or None,
+        limit=per_page,
+        offset=(page - 1) * per_page,
+    )
+    names = {c.id: c.name for c in cameras.list_cameras(session, owner)}
+    context = {
+        "events": [event_public(e) for e in items],
+        "total": total,
+        "page": page,
+        "pages": max(1, -(-total // per_page)),
+        "camera_names": names,
+        "filters": {"camera_id": camera_id or "", "label": label or "", "day": day or ""},
+        "errors": errors,
+    }
+    public = ("events", "total", "page", "pages", "filters")
+    return render(request, "timeline.html", context, user=owner, public_keys=public)
+
+
+@router.get("/events/{event_id}")
+def event_page(
+    request: Request, event_id: EntityId, owner: WebOwner, session: SessionDep
+) -> Response:
+    event = events.get_owned_event(session, owner, event_id)
+    context = {"event": event_public(event), "camera_name": event.camera.name}
+    return render(request, "event.html", context, user=owner)
+
+
+@router.get("/media/events/{event_id}/clip")
+def event_clip(event_id: EntityId, owner: WebOwner, session: SessionDep, hub: HubDep) -> Response:
+    event = events.get_owned_event(session, owner, event_id)
+    return blob_response(hub, event.clip_sha256, "video/mp4", f"{event.id}.mp4")
+
+
+@router.get("/media/events/{event_id}/snapshot")
+def event_snapshot(
+    event_id: EntityId, owner: WebOwner, session: SessionDep, hub: HubDep
+) -> Response:
+    event = events.get_owned_event(session, owner, event_id)
+    return blob_response(hub, event.snapshot_sha256, "image/jpeg", f"{event.id}.jpg")
+
+
+def _sse(message: dict[str, Any]) -> bytes:
+    return f"event: {message.get('type', 'message')}\ndata: {json.dumps(message)}\n\n".encode()
+
+
+async def _stream(request: Request, hub: Any, user_id: str) -> AsyncIterator[bytes]:
+    queue = hub.live.subscribe(user_id)
+    try:
+        yield b": connected\n\n"
+        while not await request.is_disconnected():
+            try:
+                message = await asyncio.wait_for(queue.get(), LIVE_KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield b": keep-alive\n\n"
+                continue
+            yield _sse(message)
+    finally:
+        hub.live.unsubscribe(user_id, queue)
+
+
+@router.get("/live/stream")
+def live_stream(request: Request, user: WebUser, hub: HubDep) -> StreamingResponse:
+    """Server-sent events: new events and police-request notifications, as they happen."""
+    return StreamingResponse(
+        _stream(request, hub, user.id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
