@@ -55,3 +55,6 @@ def media_dir() -> Path:
 def mqtt_broker() -> tuple[str, int]:
     require_service("Mosquitto", "127.0.0.1", 1883)
     return ("127.0.0.1", 1883)
+
+
+pytest_plugins = ["tests.hub_fixtures"]

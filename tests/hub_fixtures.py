@@ -1,0 +1,133 @@
+"""Hub fixtures (loaded for every test): a fresh hub per test on SQLite and PostgreSQL, and an API helper."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from doorstep.config import Settings
+from doorstep.hub.app import create_app
+from tests.conftest import require_service
+
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """One throw-away PostgreSQL database for the session; schemas are reset per test."""
+    require_service("PostgreSQL", "127.0.0.1", 5432)
+    name = f"doorstep_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield name
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def reset_pg_schema(name: str) -> None:
+    with psycopg.connect(
+        f"host=127.0.0.1 port=5432 user=postgres dbname={name}", autocommit=True
+    ) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'hub.db'}"
+    name = request.getfixturevalue("pg_database")
+    reset_pg_schema(name)
+    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+@pytest.fixture
+def hub_settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(
+        data_dir=tmp_path / "data", database_url=database_url, max_clip_bytes=10 * 1024 * 1024
+    )
+
+
+@pytest.fixture
+def client(hub_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(hub_settings)) as test_client:
+        yield test_client
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class Api:
+    """Thin helpers over the real HTTP API, so tests read as user stories."""
+
+    client: Any
+
+    def signup(self, email: str, password: str = "correct horse battery") -> str:
+        reply = self.client.post(
+            "/api/v1/auth/signup", json={"email": email, "password": password, "name": email}
+        )
+        assert reply.status_code == 201, reply.text
+        return self.login(email, password)
+
+    def login(self, email: str, password: str = "correct horse battery") -> str:
+        reply = self.client.post(
+            "/api/v1/auth/token", data={"username": email, "password": password}
+        )
+        assert reply.status_code == 200, reply.text
+        return str(reply.json()["access_token"])
+
+    def camera(
+        self, token: str, lat: float = 51.5, lon: float = -0.12, name: str = "Front door"
+    ) -> dict[str, Any]:
+        reply = self.client.post(
+            "/api/v1/cameras",
+            json={"name": name, "latitude": lat, "longitude": lon},
+            headers=bearer(token),
+        )
+        assert reply.status_code == 201, reply.text
+        return dict(reply.json())
+
+    def event(
+        self, key: str, *, start: datetime | None = None, event_id: str | None = None
+    ) -> dict[str, Any]:
+        start = start or datetime.now(UTC) - timedelta(minutes=5)
+        body = {
+            "id": event_id or str(uuid.uuid4()),
+            "start_time": start.isoformat(),
+            "end_time": (start + timedelta(seconds=20)).isoformat(),
+            "label": "person",
+            "score": 0.8,
+            "box": [0.1, 0.2, 0.3, 0.4],
+        }
+        reply = self.client.post("/api/v1/ingest/events", json=body, headers=bearer(key))
+        assert reply.status_code in (200, 201), reply.text
+        return dict(reply.json())
+
+    def upload(
+        self, key: str, event_id: str, data: bytes, kind: str = "clip", sha: str | None = None
+    ) -> Any:
+        return self.client.put(
+            f"/api/v1/ingest/events/{event_id}/{kind}",
+            content=data,
+            headers={**bearer(key), "X-Content-SHA256": sha or sha256_of(data)},
+        )
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def api(client: TestClient) -> Api:
+    return Api(client)
