@@ -1,4 +1,4 @@
-"""Hub fixtures (loaded for every test): a fresh hub per test on SQLite and PostgreSQL, and an API helper."""
+"""Hub fixtures shared by every test folder: a fresh hub on SQLite and PostgreSQL, an API helper."""
 
 from __future__ import annotations
 
