@@ -60,6 +60,30 @@ class Settings(BaseSettings):
         30, ge=1, le=180, description="Retention of a new camera's footage."
     )
 
+    request_deadline_days: int = Field(
+        7, ge=1, le=90, description="Days an owner has to answer a request; silence = declined."
+    )
+    access_expiry_days: int = Field(
+        90, ge=1, le=3650, description="Days officers may fetch a shared clip unless exported."
+    )
+    request_min_area_sq_mi: float = Field(
+        0.025, gt=0, description="Smallest request area, in square miles on the ground."
+    )
+    request_max_area_sq_mi: float = Field(
+        0.5, gt=0, description="Largest request area, in square miles on the ground."
+    )
+    requests_per_case: int = Field(
+        2, ge=1, description="Most requests one agency may make for one case number."
+    )
+    audit_checkpoint_every: int = Field(
+        50, ge=1, description="Sign a checkpoint of the audit chain head every N rows."
+    )
+
+    @property
+    def signing_key_path(self) -> Path:
+        """The hub's Ed25519 private key, created on first start."""
+        return self.data_dir / "hub_ed25519.pem"
+
     @cached_property
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -8,6 +8,7 @@ import click
 from pydantic import ValidationError
 
 from doorstep import __version__
+from doorstep.cli.accountability import audit, evidence, report
 from doorstep.cli.agent import agent
 from doorstep.cli.hub import db, serve, user
 from doorstep.errors import DoorstepError
@@ -43,3 +44,6 @@ cli.add_command(serve)
 cli.add_command(db)
 cli.add_command(user)
 cli.add_command(agent)
+cli.add_command(audit)
+cli.add_command(evidence)
+cli.add_command(report)

@@ -16,7 +16,20 @@ from doorstep.config import Settings
 from doorstep.hub.context import Hub, build_hub
 from doorstep.hub.db import session_scope, utcnow
 from doorstep.hub.errors_http import install_error_handlers
-from doorstep.hub.routes import auth, cameras, events, health, ingest, users
+from doorstep.web.app import install_web
+from doorstep.hub.routes import (
+    audit,
+    auth,
+    cameras,
+    disclosures,
+    events,
+    health,
+    inbox,
+    ingest,
+    requests,
+    transparency,
+    users,
+)
 from doorstep.hub.services.retention import purge_expired
 
 log = logging.getLogger(__name__)
@@ -62,4 +75,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     install_error_handlers(app)
     for module in (health, auth, users, cameras, events, ingest):
         app.include_router(module.router, prefix=API_PREFIX)
+    for module in (requests, inbox, disclosures, audit, transparency):
+        app.include_router(module.router, prefix=API_PREFIX)
+    install_web(app)
     return app

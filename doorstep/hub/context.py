@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.config import Settings
 from doorstep.hub.db import make_engine, make_session_factory
+from doorstep.hub.live import LiveFeed
 from doorstep.hub.migrate import upgrade
 from doorstep.hub.ratelimit import LoginRateLimiter
 from doorstep.hub.storage import LocalBlobStorage
+from doorstep.signing import Ed25519PrivateKey, load_or_create_private_key
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +27,8 @@ class Hub:
     sessions: sessionmaker[Session]
     storage: LocalBlobStorage
     login_limiter: LoginRateLimiter
+    signing_key: Ed25519PrivateKey
+    live: LiveFeed = field(default_factory=LiveFeed)
     extras: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -33,7 +37,7 @@ class Hub:
 
 
 def build_hub(settings: Settings, *, migrate: bool = True) -> Hub:
-    """Create the data dir, open the database (migrating it) and the clip store."""
+    """Create the data dir, open the database (migrating it), the clip store and the key."""
     settings.check_safe()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
@@ -49,4 +53,5 @@ def build_hub(settings: Settings, *, migrate: bool = True) -> Hub:
         sessions=make_session_factory(engine),
         storage=storage,
         login_limiter=LoginRateLimiter(settings.login_attempts, settings.login_window_seconds),
+        signing_key=load_or_create_private_key(settings.signing_key_path),
     )

@@ -1,3 +1,4 @@
 """Imports every module that defines tables, so Alembic and tests see them all."""
 
 from doorstep.hub import models  # noqa: F401
+from doorstep.hub import models_requests  # noqa: F401

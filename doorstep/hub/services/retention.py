@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.hub.models import Camera, Event
+from doorstep.hub.services import audit
 from doorstep.hub.services.events import delete_events
 from doorstep.hub.storage import LocalBlobStorage
 
@@ -35,6 +36,14 @@ def purge_expired(session: Session, storage: LocalBlobStorage, now: datetime) ->
             continue
         blobs = delete_events(session, storage, expired)
         purged.append(PurgedCamera(camera.id, len(expired), blobs, cutoff))
+        audit.record(
+            session,
+            audit.SYSTEM,
+            "retention.delete",
+            f"camera:{camera.id}",
+            {"events": len(expired), "files": blobs, "older_than": cutoff.isoformat()},
+            now=now,
+        )
         log.info(
             "retention: camera %s: deleted %d events and %d files older than %s",
             camera.id,

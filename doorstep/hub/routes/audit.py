@@ -1,0 +1,51 @@
+"""The audit log, read-only: auditors and admins read rows and checkpoints; anyone gets the key.
+
+There is deliberately no route that writes, edits or deletes audit rows.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from doorstep.hub.deps import HubDep, SessionDep, require_roles
+from doorstep.hub.models import Role, User
+from doorstep.hub.schemas_requests import AuditRowPublic, AuditVerdict, CheckpointPublic
+from doorstep.hub.services import audit
+from doorstep.signing import public_key_pem
+
+router = APIRouter(tags=["audit"])
+Auditor = Annotated[User, require_roles(Role.auditor, Role.admin)]
+
+
+@router.get("/audit", response_model=list[AuditRowPublic])
+def read_log(
+    _auditor: Auditor,
+    session: SessionDep,
+    after_seq: Annotated[int, Query(ge=0, description="Rows after this seq.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    action: Annotated[list[str] | None, Query(description="Only these actions.")] = None,
+) -> list[AuditRowPublic]:
+    """Rows in seq order, with their hashes, so a reader can re-verify the chain."""
+    entries = audit.entries(session, after_seq=after_seq, limit=limit, actions=action)
+    return [AuditRowPublic(**e.to_dict()) for e in entries]
+
+
+@router.get("/audit/checkpoints", response_model=list[CheckpointPublic])
+def read_checkpoints(_auditor: Auditor, session: SessionDep) -> list[CheckpointPublic]:
+    return [CheckpointPublic(**c) for c in audit.checkpoints(session)]
+
+
+@router.get("/audit/verify", response_model=AuditVerdict)
+def verify(_auditor: Auditor, session: SessionDep, hub: HubDep) -> AuditVerdict:
+    """The hub's own verdict on its chain (an independent verifier re-reads /audit)."""
+    result = audit.verify_database(session, hub.signing_key.public_key())
+    return AuditVerdict(**result.__dict__)
+
+
+@router.get("/keys/hub.pub", response_class=PlainTextResponse)
+def hub_public_key(hub: HubDep) -> PlainTextResponse:
+    """The hub's Ed25519 public key (PEM): verifies checkpoints and evidence bundles."""
+    return PlainTextResponse(public_key_pem(hub.signing_key), media_type="application/x-pem-file")

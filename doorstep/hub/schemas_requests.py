@@ -1,0 +1,158 @@
+"""Bodies of the request, inbox, audit and transparency API.
+
+The officer-facing replies (:class:`RequestOfficerView`, :class:`SharedClip`) are
+built field by field from aggregates and shared clips only: there is no field in
+them that could carry who was asked, who declined or where an unshared camera is.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from doorstep.hub.models_requests import IncidentType
+
+
+class RequestCreate(BaseModel):
+    incident_type: IncidentType
+    case_number: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=10, max_length=5000, description="Why this footage is needed.")
+    contact: str = Field(min_length=3, max_length=300, description="How owners can reach you.")
+    area: dict[str, Any] = Field(
+        description='A GeoJSON Polygon, or {"type": "Circle", "center": [lon, lat], '
+        '"radius_m": metres}; 0.025 to 0.5 sq mi.'
+    )
+    start_time: datetime = Field(description="Window start, with a timezone.")
+    end_time: datetime = Field(description="Window end: 15 min to 12 h after the start, past.")
+    emergency: bool = Field(False, description="Imminent danger: needs a supervisor's approval.")
+    justification: str | None = Field(None, max_length=5000, description="Required if emergency.")
+
+
+class DisclosureCreate(BaseModel):
+    vendor: str = Field(min_length=1, max_length=200)
+    what: str = Field(min_length=1, max_length=500, description="Gift, discount or payment.")
+    value: Decimal = Field(ge=0, le=10_000_000, decimal_places=2)
+    currency: str = Field("USD", min_length=3, max_length=3)
+    received_on: date
+
+
+class DisclosurePublic(BaseModel):
+    id: str
+    vendor: str
+    what: str
+    value: Decimal
+    currency: str
+    received_on: date
+
+
+class SharedClip(BaseModel):
+    event_id: str
+    camera_name: str
+    start_time: datetime
+    end_time: datetime | None
+    clip_sha256: str | None
+    clip_size: int | None
+    via: Literal["consent", "emergency"]
+    access_expires_at: datetime | None
+    exported: bool
+    location: dict[str, float] | None = Field(None, description="Only where the owner shared it.")
+
+
+class RequestOfficerView(BaseModel):
+    id: str
+    agency: str
+    officer: str
+    incident_type: str
+    case_number: str
+    reason: str
+    contact: str
+    area: dict[str, Any]
+    area_sq_mi: float
+    start_time: datetime
+    end_time: datetime
+    status: str
+    emergency: bool
+    emergency_status: str
+    justification: str | None
+    deadline: datetime
+    created_at: datetime
+    closed_at: datetime | None
+    cameras_asked: int
+    clips_shared: int
+    disclosures: list[DisclosurePublic]
+    clips: list[SharedClip]
+
+
+class InboxClip(BaseModel):
+    event_id: str
+    camera_id: str
+    camera_name: str
+    start_time: datetime
+    end_time: datetime | None
+    selected: bool = Field(description="Matching clips come pre-selected.")
+    shared: bool
+    revoked: bool
+    downloaded: bool
+
+
+class InboxItem(BaseModel):
+    request_id: str
+    agency: str
+    officer: str
+    incident_type: str
+    case_number: str
+    reason: str
+    contact: str
+    area: dict[str, Any]
+    start_time: datetime
+    end_time: datetime
+    emergency: bool
+    deadline: datetime
+    decision: str = Field(
+        description="pending, shared, declined (silence past the deadline counts), or emergency."
+    )
+    disclosures: list[DisclosurePublic]
+    clips: list[InboxClip]
+
+
+class DecisionCreate(BaseModel):
+    action: Literal["share", "share_all", "decline", "opt_out"]
+    event_ids: list[str] = Field(default_factory=list, description="For 'share': which clips.")
+    share_location: bool = Field(False, description="Let the officer see the cameras' location.")
+
+
+class NotificationPublic(BaseModel):
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    created_at: datetime
+    read_at: datetime | None
+
+
+class AuditRowPublic(BaseModel):
+    seq: int
+    time: str
+    actor: str
+    action: str
+    subject: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class CheckpointPublic(BaseModel):
+    seq: int
+    head_hash: str
+    time: str
+    signature: str
+
+
+class AuditVerdict(BaseModel):
+    ok: bool
+    count: int
+    head_hash: str
+    first_bad_seq: int | None
+    reason: str | None

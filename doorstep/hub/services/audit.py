@@ -1,0 +1,171 @@
+"""The hub's audit log: appending rows in the caller's transaction, checkpoints, verification.
+
+Call :func:`record` inside the transaction of the action it records, so the row
+and the action commit or vanish together. Appends lock the single ``audit_head``
+row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers itself),
+so concurrent writers queue instead of forking the chain. The hashing format is
+:mod:`doorstep.audit_chain`'s; this module only stores and loads rows.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.audit_chain import (
+    AuditEntry,
+    VerifyResult,
+    canonical_json,
+    format_time,
+    next_entry,
+    sign_checkpoint,
+    verify_chain,
+    verify_checkpoint,
+)
+from doorstep.hub.db import utcnow
+from doorstep.hub.models import User
+from doorstep.hub.models_requests import AuditCheckpoint, AuditHead, AuditRow
+from doorstep.signing import Ed25519PrivateKey, Ed25519PublicKey
+
+SYSTEM = "system"
+
+
+def actor_of(user: User | None) -> str:
+    """How a user appears in the log: role and id, never an email."""
+    return SYSTEM if user is None else f"{user.role}:{user.id}"
+
+
+def record(
+    session: Session,
+    actor: str | User | None,
+    action: str,
+    subject: str,
+    details: Mapping[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
+    signing_key: Ed25519PrivateKey | None = None,
+    checkpoint_every: int = 0,
+) -> AuditEntry:
+    """Append one row after the current head; sign a checkpoint every N rows if a key is given."""
+    actor_text = actor if isinstance(actor, str) else actor_of(actor)
+    head_row = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    head = None
+    if head_row.seq:
+        head = AuditEntry(head_row.seq, utcnow(), "", "", "", {}, hash=head_row.hash)
+    entry = next_entry(
+        head,
+        time=now or utcnow(),
+        actor=actor_text,
+        action=action,
+        subject=subject,
+        details=dict(details or {}),
+    )
+    session.add(
+        AuditRow(
+            seq=entry.seq,
+            time=format_time(entry.time),
+            actor=entry.actor,
+            action=entry.action,
+            subject=entry.subject,
+            details=canonical_json(entry.details).decode("utf-8"),
+            prev_hash=entry.prev_hash,
+            hash=entry.hash,
+        )
+    )
+    head_row.seq, head_row.hash = entry.seq, entry.hash
+    session.flush()
+    if signing_key is not None and checkpoint_every and entry.seq % checkpoint_every == 0:
+        write_checkpoint(session, signing_key, entry.seq, entry.hash, entry.time)
+    return entry
+
+
+def write_checkpoint(
+    session: Session,
+    key: Ed25519PrivateKey,
+    seq: int | None = None,
+    head_hash: str | None = None,
+    now: datetime | None = None,
+) -> AuditCheckpoint | None:
+    """Sign the head (or the given row); ``None`` when the log is empty or already signed."""
+    if seq is None or head_hash is None:
+        head = session.get(AuditHead, 1)
+        if head is None or head.seq == 0:
+            return None
+        seq, head_hash = head.seq, head.hash
+    if session.get(AuditCheckpoint, seq) is not None:
+        return None
+    signed = sign_checkpoint(key, seq, head_hash, now or utcnow())
+    checkpoint = AuditCheckpoint(**signed)
+    session.add(checkpoint)
+    session.flush()
+    return checkpoint
+
+
+def to_entry(row: AuditRow) -> AuditEntry:
+    return AuditEntry(
+        seq=row.seq,
+        time=datetime.fromisoformat(row.time.replace("Z", "+00:00")),
+        actor=row.actor,
+        action=row.action,
+        subject=row.subject,
+        details=json.loads(row.details),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+def iter_entries(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
+    """Every row in seq order, read in batches so a long log is never held at once."""
+    after = 0
+    while True:
+        rows = list(
+            session.scalars(
+                select(AuditRow).where(AuditRow.seq > after).order_by(AuditRow.seq).limit(batch)
+            )
+        )
+        for row in rows:
+            yield to_entry(row)
+        if len(rows) < batch:
+            return
+        after = rows[-1].seq
+
+
+def entries(
+    session: Session,
+    *,
+    after_seq: int = 0,
+    limit: int = 100,
+    actions: list[str] | None = None,
+    subject: str | None = None,
+) -> list[AuditEntry]:
+    query = select(AuditRow).where(AuditRow.seq > after_seq)
+    if actions:
+        query = query.where(AuditRow.action.in_(actions))
+    if subject:
+        query = query.where(AuditRow.subject == subject)
+    return [to_entry(r) for r in session.scalars(query.order_by(AuditRow.seq).limit(limit))]
+
+
+def checkpoints(session: Session) -> list[dict[str, Any]]:
+    rows = session.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.seq))
+    return [
+        {"seq": c.seq, "head_hash": c.head_hash, "time": c.time, "signature": c.signature}
+        for c in rows
+    ]
+
+
+def verify_database(session: Session, public_key: Ed25519PublicKey | None) -> VerifyResult:
+    """Recompute the whole chain; checkpoints pin it when the hub's public key is known."""
+    pinned: list[dict[str, Any]] = []
+    if public_key is not None:
+        for checkpoint in checkpoints(session):
+            if not verify_checkpoint(public_key, checkpoint):
+                reason = "its signed checkpoint is not signed by the hub's key (checkpoint edited)"
+                return VerifyResult(False, 0, "", checkpoint["seq"], reason)
+            pinned.append(checkpoint)
+    return verify_chain(iter_entries(session), checkpoints=pinned)

@@ -1,0 +1,231 @@
+"""Officers' access to shared clips, its expiry, and signed evidence export.
+
+Access to a shared clip ends ``access_expiry_days`` after it was shared, unless
+it was exported as evidence (an exported bundle is the officer's copy; holding
+the hub's copy open forever is what the expiry exists to prevent). Every fetch,
+every refusal and every export leaves an audit row. The evidence bundle carries
+only the audit rows about the request an officer may already know: never a
+decline, a revocation or anything naming an owner who did not share.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.errors import Conflict, Forbidden, NotFound
+from doorstep.evidence import BundleClip, build_bundle
+from doorstep.hub.context import Hub
+from doorstep.hub.db import new_id
+from doorstep.hub.models import AGENCY_ROLES, Agency, Camera, Event, User
+from doorstep.hub.models_requests import PoliceRequest, RequestClip, RequestRecipient
+from doorstep.hub.services import audit
+from doorstep.hub.services.requests import audit_record, get_request, subject_of
+
+BUNDLE_ACTIONS = (
+    "request.create",
+    "request.match",
+    "request.emergency_approve",
+    "request.share",
+    "request.close",
+    "clip.view",
+    "clip.download",
+    "evidence.export",
+)
+
+
+class AccessExpired(Forbidden):
+    """The officer's access to this shared clip has run out."""
+
+    status_code = 410
+
+
+@dataclass
+class ClipAccess:
+    clip: RequestClip
+    event: Event
+    path: Path
+
+
+def _officer_request(session: Session, user: User, request_id: str) -> PoliceRequest:
+    request = get_request(session, user, request_id)
+    if user.role not in AGENCY_ROLES:
+        raise Forbidden("only the requesting agency's officers see shared footage")
+    return request
+
+
+def _visible_clip(session: Session, request: PoliceRequest, event_id: str) -> RequestClip:
+    clip = session.scalar(
+        select(RequestClip).where(
+            RequestClip.request_id == request.id,
+            RequestClip.event_id == event_id,
+            RequestClip.shared.is_(True),
+            RequestClip.revoked_at.is_(None),
+        )
+    )
+    if clip is None:
+        raise NotFound("no such shared clip for this request")
+    return clip
+
+
+def expired(clip: RequestClip, now: datetime) -> bool:
+    return (
+        clip.exported_at is None
+        and clip.access_expires_at is not None
+        and now >= clip.access_expires_at
+    )
+
+
+def open_clip(
+    hub: Hub,
+    session: Session,
+    user: User,
+    request_id: str,
+    event_id: str,
+    now: datetime,
+    *,
+    download: bool,
+) -> ClipAccess:
+    """Check access and log it; an expired access is logged too, then refused.
+
+    The caller must commit before re-raising :class:`AccessExpired` so the
+    refusal's audit row survives.
+    """
+    request = _officer_request(session, user, request_id)
+    clip = _visible_clip(session, request, event_id)
+    subject = subject_of(request)
+    if expired(clip, now):
+        audit_record(
+            hub, session, user, "access_denied_expired", subject, {"event_id": event_id}, now
+        )
+        raise AccessExpired(
+            "access to this clip expired on "
+            f"{clip.access_expires_at.isoformat() if clip.access_expires_at else '?'}; "
+            "clips exported as evidence stay available in the bundle"
+        )
+    event = session.get(Event, event_id)
+    if event is None or event.clip_sha256 is None:
+        raise NotFound("this clip has not been uploaded (yet)")
+    clip.first_downloaded_at = clip.first_downloaded_at or now
+    action = "clip.download" if download else "clip.view"
+    audit_record(
+        hub,
+        session,
+        user,
+        action,
+        subject,
+        {"event_id": event_id, "sha256": event.clip_sha256},
+        now,
+    )
+    return ClipAccess(clip, event, hub.storage.open(event.clip_sha256))
+
+
+def export(hub: Hub, session: Session, user: User, request_id: str, now: datetime) -> Path:
+    """Write a signed bundle of every clip still accessible; mark them exported."""
+    request = _officer_request(session, user, request_id)
+    rows = session.execute(
+        select(RequestClip, Event, Camera, RequestRecipient)
+        .join(Event, Event.id == RequestClip.event_id)
+        .join(Camera, Camera.id == RequestClip.camera_id)
+        .join(RequestRecipient, RequestRecipient.id == RequestClip.recipient_id)
+        .where(
+            RequestClip.request_id == request.id,
+            RequestClip.shared.is_(True),
+            RequestClip.revoked_at.is_(None),
+            Event.clip_sha256.is_not(None),
+        )
+        .order_by(Event.start_time, Event.id)
+    ).all()
+    usable = [r for r in rows if not expired(r[0], now)]
+    if not usable:
+        raise Conflict("no shared clip of this request is available to export")
+    clips = [
+        BundleClip(
+            name=f"{event.id}.mp4",
+            path=hub.storage.open(event.clip_sha256 or ""),
+            sha256=event.clip_sha256 or "",
+            camera=_camera_record(camera, recipient),
+            start_time=event.start_time,
+            end_time=event.end_time or event.start_time,
+            event_id=event.id,
+        )
+        for _clip, event, camera, recipient in usable
+    ]
+    recipients = {recipient.id: recipient for _c, _e, _cam, recipient in usable}
+    consents = [
+        {
+            "recipient_id": r.id,
+            "decision": str(r.decision),
+            "decided_at": r.decided_at,
+            "share_location": r.share_location,
+            "event_ids": sorted(e.id for c, e, _cam, rr in usable if rr.id == r.id),
+        }
+        for r in recipients.values()
+    ]
+    audit_rows = [
+        e.to_dict()
+        for e in audit.entries(
+            session, subject=subject_of(request), limit=100_000, actions=list(BUNDLE_ACTIONS)
+        )
+        if e.action != "request.share" or e.details.get("recipient_id") in recipients
+    ]
+    out_dir = hub.settings.data_dir / "exports"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = out_dir / f"evidence-{request.id}-{new_id()}.zip"
+    info = build_bundle(
+        name,
+        clips,
+        _request_record(session, request),
+        consents,
+        audit_rows,
+        hub.signing_key,
+        created_at=now,
+    )
+    for clip, _e, _cam, _r in usable:
+        clip.exported_at = clip.exported_at or now
+        clip.first_downloaded_at = clip.first_downloaded_at or now
+    audit_record(
+        hub,
+        session,
+        user,
+        "evidence.export",
+        subject_of(request),
+        {
+            "event_ids": sorted(c.event_id for c, _e, _cam, _r in usable),
+            "clips": info.clip_count,
+            "manifest_sha256": info.manifest_sha256,
+        },
+        now,
+    )
+    return info.path
+
+
+def _camera_record(camera: Camera, recipient: RequestRecipient) -> dict[str, Any]:
+    record: dict[str, Any] = {"name": camera.name}
+    if recipient.share_location:
+        record["latitude"], record["longitude"] = camera.latitude, camera.longitude
+    return record
+
+
+def _request_record(session: Session, request: PoliceRequest) -> dict[str, Any]:
+    agency = session.get(Agency, request.agency_id)
+    officer = session.get(User, request.officer_id)
+    return {
+        "id": request.id,
+        "agency": agency.name if agency else "",
+        "officer": officer.name if officer else "",
+        "incident_type": request.incident_type,
+        "case_number": request.case_number,
+        "reason": request.reason,
+        "area": request.area,
+        "start_time": request.start_time,
+        "end_time": request.end_time,
+        "emergency": request.emergency,
+        "approved_at": request.approved_at,
+        "created_at": request.created_at,
+    }

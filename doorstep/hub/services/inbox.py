@@ -1,0 +1,195 @@
+"""An owner's side of a request: the inbox, decisions, revocation.
+
+Silence is refusal: a pending answer past the deadline reads as declined
+(:func:`effective_decision`), computed when read rather than by a sweep, so it
+holds at any moment without a background job. Decisions are final except that
+a share can be revoked until a clip of it is first fetched by an officer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.errors import Conflict, InvalidInput, NotFound
+from doorstep.hub.context import Hub
+from doorstep.hub.models import Agency, Camera, Event, User
+from doorstep.hub.models_requests import Decision, PoliceRequest, RequestClip, RequestRecipient
+from doorstep.hub.schemas_requests import DecisionCreate, InboxClip, InboxItem
+from doorstep.hub.services import disclosures
+from doorstep.hub.services.requests import audit_record, subject_of
+
+
+def effective_decision(recipient: RequestRecipient, request: PoliceRequest, now: datetime) -> str:
+    if recipient.decision == Decision.pending and now >= request.deadline:
+        return Decision.declined.value
+    return str(recipient.decision)
+
+
+def _recipient(
+    session: Session, owner: User, request_id: str
+) -> tuple[RequestRecipient, PoliceRequest]:
+    recipient = session.scalar(
+        select(RequestRecipient).where(
+            RequestRecipient.request_id == request_id, RequestRecipient.owner_id == owner.id
+        )
+    )
+    request = session.get(PoliceRequest, request_id)
+    if recipient is None or request is None:
+        raise NotFound("no such request in your inbox")
+    return recipient, request
+
+
+def _clips(session: Session, recipient: RequestRecipient) -> list[tuple[RequestClip, Event]]:
+    rows = session.execute(
+        select(RequestClip, Event)
+        .join(Event, Event.id == RequestClip.event_id)
+        .where(RequestClip.recipient_id == recipient.id)
+        .order_by(Event.start_time, Event.id)
+    ).all()
+    return [(c, e) for c, e in rows]
+
+
+def inbox(session: Session, owner: User, now: datetime) -> list[InboxItem]:
+    """Every request that reached this owner, newest first, clips pre-selected."""
+    rows = session.execute(
+        select(RequestRecipient, PoliceRequest)
+        .join(PoliceRequest, PoliceRequest.id == RequestRecipient.request_id)
+        .where(RequestRecipient.owner_id == owner.id)
+        .order_by(PoliceRequest.created_at.desc())
+    ).all()
+    return [item(session, recipient, request, now) for recipient, request in rows]
+
+
+def item(
+    session: Session, recipient: RequestRecipient, request: PoliceRequest, now: datetime
+) -> InboxItem:
+    agency = session.get(Agency, request.agency_id)
+    officer = session.get(User, request.officer_id)
+    clips = []
+    for clip, event in _clips(session, recipient):
+        camera = session.get(Camera, clip.camera_id)
+        clips.append(
+            InboxClip(
+                event_id=event.id,
+                camera_id=clip.camera_id,
+                camera_name=camera.name if camera else "",
+                start_time=event.start_time,
+                end_time=event.end_time,
+                selected=True,
+                shared=clip.shared and clip.revoked_at is None,
+                revoked=clip.revoked_at is not None,
+                downloaded=clip.first_downloaded_at is not None,
+            )
+        )
+    return InboxItem(
+        request_id=request.id,
+        agency=agency.name if agency else "",
+        officer=officer.name if officer else "",
+        incident_type=request.incident_type,
+        case_number=request.case_number,
+        reason=request.reason,
+        contact=request.contact,
+        area=request.area,
+        start_time=request.start_time,
+        end_time=request.end_time,
+        emergency=request.emergency,
+        deadline=request.deadline,
+        decision=effective_decision(recipient, request, now),
+        disclosures=disclosures.public_for(session, request.officer_id),
+        clips=clips,
+    )
+
+
+def decide(
+    hub: Hub, session: Session, owner: User, request_id: str, data: DecisionCreate, now: datetime
+) -> InboxItem:
+    """Share some or all matching clips, decline, or decline and opt out of all requests."""
+    recipient, request = _recipient(session, owner, request_id)
+    current = effective_decision(recipient, request, now)
+    if recipient.decision == Decision.pending and current == Decision.declined:
+        raise Conflict("the deadline has passed; the request counts as declined")
+    if recipient.decision != Decision.pending:
+        raise Conflict(f"you already answered this request ({current}); a share can be revoked")
+    if request.status == "closed":
+        raise Conflict("the request has been closed")
+    clips = [c for c, _e in _clips(session, recipient)]
+    subject = subject_of(request)
+    if data.action in ("decline", "opt_out"):
+        recipient.decision, recipient.decided_at = Decision.declined, now
+        audit_record(
+            hub, session, owner, "request.decline", subject, {"recipient_id": recipient.id}, now
+        )
+        if data.action == "opt_out":
+            owner.opt_out_requests = True
+            audit_record(hub, session, owner, "owner.opt_out", f"user:{owner.id}", {}, now)
+        session.flush()
+        return item(session, recipient, request, now)
+    chosen = clips if data.action == "share_all" else _selected(clips, data.event_ids)
+    expires = now + timedelta(days=hub.settings.access_expiry_days)
+    for clip in chosen:
+        clip.shared, clip.shared_at, clip.access_expires_at = True, now, expires
+    recipient.decision, recipient.decided_at = Decision.shared, now
+    recipient.share_location = data.share_location
+    audit_record(
+        hub,
+        session,
+        owner,
+        "request.share",
+        subject,
+        {
+            "recipient_id": recipient.id,
+            "event_ids": sorted(c.event_id for c in chosen),
+            "clips": len(chosen),
+            "share_location": data.share_location,
+        },
+        now,
+    )
+    session.flush()
+    return item(session, recipient, request, now)
+
+
+def _selected(clips: list[RequestClip], event_ids: list[str]) -> list[RequestClip]:
+    if not event_ids:
+        raise InvalidInput(
+            "Pick at least one clip to share, or use 'share_all' or 'decline'.", field="event_ids"
+        )
+    by_event = {c.event_id: c for c in clips}
+    unknown = [e for e in event_ids if e not in by_event]
+    if unknown:
+        raise InvalidInput(
+            f"These clips are not part of this request: {unknown}.", field="event_ids"
+        )
+    return [by_event[e] for e in dict.fromkeys(event_ids)]
+
+
+def revoke(hub: Hub, session: Session, owner: User, request_id: str, now: datetime) -> InboxItem:
+    """Withdraw every shared clip no officer has fetched yet."""
+    recipient, request = _recipient(session, owner, request_id)
+    clips = [c for c, _e in _clips(session, recipient) if c.shared and c.revoked_at is None]
+    if recipient.decision != Decision.shared or not clips:
+        raise Conflict("nothing is shared with this request")
+    revocable = [c for c in clips if c.first_downloaded_at is None and c.exported_at is None]
+    if not revocable:
+        raise Conflict("every shared clip has already been downloaded; it can't be revoked")
+    for clip in revocable:
+        clip.revoked_at = now
+    if len(revocable) == len(clips):
+        recipient.decision = Decision.declined
+    audit_record(
+        hub,
+        session,
+        owner,
+        "request.revoke",
+        subject_of(request),
+        {
+            "recipient_id": recipient.id,
+            "event_ids": sorted(c.event_id for c in revocable),
+            "clips": len(revocable),
+        },
+        now,
+    )
+    session.flush()
+    return item(session, recipient, request, now)

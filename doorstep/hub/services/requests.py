@@ -1,0 +1,342 @@
+"""Police requests: creation with the domain limits, fan-out to owners, emergencies, views.
+
+Every state change writes its audit row in the same transaction. ``now`` is a
+parameter throughout so tests control time. What an officer sees is assembled by
+:func:`officer_view` from counts and shared clips only (see docs/requests.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from doorstep import geo
+from doorstep.errors import Conflict, Forbidden, InvalidInput, NotFound
+from doorstep.hub.context import Hub
+from doorstep.hub.models import AGENCY_ROLES, Agency, Camera, Event, Role, User
+from doorstep.hub.models_requests import (
+    Decision,
+    EmergencyStatus,
+    PoliceRequest,
+    RequestClip,
+    RequestRecipient,
+)
+from doorstep.hub.schemas_requests import RequestCreate, RequestOfficerView, SharedClip
+from doorstep.hub.services import audit, disclosures
+from doorstep.hub.services.matching import Match, match
+from doorstep.hub.services.notifications import notify
+
+READERS = frozenset({Role.officer, Role.supervisor, Role.auditor, Role.admin})
+
+
+def subject_of(request: PoliceRequest | str) -> str:
+    return f"request:{request if isinstance(request, str) else request.id}"
+
+
+def audit_record(
+    hub: Hub,
+    session: Session,
+    actor: User | str | None,
+    action: str,
+    subject: str,
+    details: dict[str, object],
+    now: datetime,
+) -> None:
+    """:func:`audit.record` with the hub's key, so checkpoints are signed as the log grows."""
+    audit.record(
+        session,
+        actor,
+        action,
+        subject,
+        details,
+        now=now,
+        signing_key=hub.signing_key,
+        checkpoint_every=hub.settings.audit_checkpoint_every,
+    )
+
+
+def _check_officer(user: User) -> str:
+    if user.role not in AGENCY_ROLES or user.agency_id is None:
+        raise Forbidden("only officers and supervisors of an agency make requests")
+    return user.agency_id
+
+
+def create_request(
+    hub: Hub, session: Session, officer: User, data: RequestCreate, now: datetime
+) -> PoliceRequest:
+    """Validate against the limits, store, then ask the matching owners (unless emergency)."""
+    agency_id = _check_officer(officer)
+    settings = hub.settings
+    area = geo.parse_area(
+        data.area,
+        min_sq_mi=settings.request_min_area_sq_mi,
+        max_sq_mi=settings.request_max_area_sq_mi,
+    )
+    start, end = geo.validate_window(data.start_time, data.end_time, now)
+    case = data.case_number.strip()
+    if not case:
+        raise InvalidInput(
+            "The case number is empty: give your agency's case number.", field="case_number"
+        )
+    made = (
+        session.scalar(
+            select(func.count())
+            .select_from(PoliceRequest)
+            .where(PoliceRequest.agency_id == agency_id, PoliceRequest.case_number == case)
+        )
+        or 0
+    )
+    if made >= settings.requests_per_case:
+        raise InvalidInput(
+            f"Case {case} already has {made} requests from your agency; the limit is "
+            f"{settings.requests_per_case} per case: close and reuse an existing request, "
+            "or open a new case.",
+            field="case_number",
+        )
+    justification = (data.justification or "").strip()
+    if data.emergency and len(justification) < 20:
+        raise InvalidInput(
+            "An emergency request needs a justification of at least 20 characters: "
+            "describe the imminent danger.",
+            field="justification",
+        )
+    request = PoliceRequest(
+        agency_id=agency_id,
+        officer_id=officer.id,
+        incident_type=data.incident_type.value,
+        case_number=case,
+        reason=data.reason.strip(),
+        contact=data.contact.strip(),
+        area=area.to_geojson(),
+        area_kind=area.kind,
+        area_sq_mi=area.area_sq_mi,
+        centroid_lon=area.centroid[0],
+        centroid_lat=area.centroid[1],
+        start_time=start,
+        end_time=end,
+        emergency=data.emergency,
+        justification=justification or None,
+        emergency_status=EmergencyStatus.pending if data.emergency else EmergencyStatus.none,
+        deadline=now + timedelta(days=settings.request_deadline_days),
+        created_at=now,
+    )
+    session.add(request)
+    session.flush()
+    agency = session.get(Agency, agency_id)
+    audit_record(
+        hub,
+        session,
+        officer,
+        "request.create",
+        subject_of(request),
+        {
+            "agency_id": agency_id,
+            "agency": agency.name if agency else "",
+            "incident_type": request.incident_type,
+            "case_number": case,
+            "emergency": request.emergency,
+            "area_sq_mi": round(request.area_sq_mi, 6),
+            "start_time": start.isoformat(),
+            "end_time": end.isoformat(),
+        },
+        now,
+    )
+    if not request.emergency:
+        matches = match(session, area, start, end)
+        _fan_out(session, request, matches, now, emergency=False, settings_days=0)
+        audit_record(
+            hub, session, None, "request.match", subject_of(request), _match_counts(matches), now
+        )
+    return request
+
+
+def _match_counts(matches: list[Match]) -> dict[str, object]:
+    return {
+        "owners_asked": len(matches),
+        "cameras_asked": sum(len(m.camera_ids) for m in matches),
+        "clips_offered": sum(len(m.events) for m in matches),
+    }
+
+
+def _fan_out(
+    session: Session,
+    request: PoliceRequest,
+    matches: list[Match],
+    now: datetime,
+    *,
+    emergency: bool,
+    settings_days: int,
+) -> None:
+    """An inbox entry per owner with exactly the matching clips, and a notification."""
+    for m in matches:
+        recipient = RequestRecipient(
+            request_id=request.id,
+            owner_id=m.owner_id,
+            decision=Decision.emergency if emergency else Decision.pending,
+            decided_at=now if emergency else None,
+            created_at=now,
+        )
+        session.add(recipient)
+        session.flush()
+        for event in m.events:
+            session.add(
+                RequestClip(
+                    request_id=request.id,
+                    recipient_id=recipient.id,
+                    camera_id=event.camera_id,
+                    event_id=event.id,
+                    shared=emergency,
+                    shared_at=now if emergency else None,
+                    access_expires_at=now + timedelta(days=settings_days) if emergency else None,
+                )
+            )
+        notify(
+            session,
+            m.owner_id,
+            "emergency_access" if emergency else "request",
+            {
+                "request_id": request.id,
+                "incident_type": request.incident_type,
+                "clips": len(m.events),
+                "deadline": None if emergency else request.deadline.isoformat(),
+            },
+        )
+    session.flush()
+
+
+def get_request(session: Session, user: User, request_id: str) -> PoliceRequest:
+    """A request the user may read: their agency's, or any for auditors and admins."""
+    request = session.get(PoliceRequest, request_id)
+    if request is None or user.role not in READERS:
+        raise NotFound("no such request")
+    if user.role in AGENCY_ROLES and request.agency_id != user.agency_id:
+        raise NotFound("no such request")
+    return request
+
+
+def list_requests(session: Session, user: User) -> list[PoliceRequest]:
+    if user.role not in READERS:
+        raise Forbidden("only officers, supervisors, auditors and admins read requests")
+    query = select(PoliceRequest)
+    if user.role in AGENCY_ROLES:
+        query = query.where(PoliceRequest.agency_id == user.agency_id)
+    return list(session.scalars(query.order_by(PoliceRequest.created_at.desc())))
+
+
+def close_request(
+    hub: Hub, session: Session, user: User, request_id: str, now: datetime
+) -> PoliceRequest:
+    request = get_request(session, user, request_id)
+    if user.role not in AGENCY_ROLES:
+        raise Forbidden("only the agency's officers close its requests")
+    if request.status != "closed":
+        request.status, request.closed_at = "closed", now
+        audit_record(hub, session, user, "request.close", subject_of(request), {}, now)
+    return request
+
+
+def approve_emergency(
+    hub: Hub, session: Session, supervisor: User, request_id: str, now: datetime
+) -> PoliceRequest:
+    """A supervisor of the same agency lets an emergency request reach footage at once."""
+    request = get_request(session, supervisor, request_id)
+    if supervisor.role != Role.supervisor or supervisor.agency_id != request.agency_id:
+        raise Forbidden("only a supervisor of the requesting agency approves emergencies")
+    if request.emergency_status != EmergencyStatus.pending:
+        raise Conflict("this request is not an emergency awaiting approval")
+    if supervisor.id == request.officer_id:
+        raise Forbidden("a supervisor cannot approve their own emergency request")
+    request.emergency_status = EmergencyStatus.approved
+    request.approved_by, request.approved_at = supervisor.id, now
+    area = geo.parse_area(request.area, min_sq_mi=0.0, max_sq_mi=float("inf"))
+    matches = match(session, area, request.start_time, request.end_time)
+    _fan_out(
+        session,
+        request,
+        matches,
+        now,
+        emergency=True,
+        settings_days=hub.settings.access_expiry_days,
+    )
+    details = _match_counts(matches)
+    details["event_ids"] = sorted(e.id for m in matches for e in m.events)
+    audit_record(
+        hub, session, supervisor, "request.emergency_approve", subject_of(request), details, now
+    )
+    return request
+
+
+def shared_clips(session: Session, request: PoliceRequest) -> list[SharedClip]:
+    """The clips the officer may see: shared and not revoked, consent or emergency."""
+    rows = session.execute(
+        select(RequestClip, Event, Camera, RequestRecipient)
+        .join(Event, Event.id == RequestClip.event_id)
+        .join(Camera, Camera.id == RequestClip.camera_id)
+        .join(RequestRecipient, RequestRecipient.id == RequestClip.recipient_id)
+        .where(
+            RequestClip.request_id == request.id,
+            RequestClip.shared.is_(True),
+            RequestClip.revoked_at.is_(None),
+        )
+        .order_by(Event.start_time, Event.id)
+    ).all()
+    return [
+        SharedClip(
+            event_id=event.id,
+            camera_name=camera.name,
+            start_time=event.start_time,
+            end_time=event.end_time,
+            clip_sha256=event.clip_sha256,
+            clip_size=event.clip_size,
+            via="emergency" if recipient.decision == Decision.emergency else "consent",
+            access_expires_at=None if clip.exported_at else clip.access_expires_at,
+            exported=clip.exported_at is not None,
+            location=(
+                {"latitude": camera.latitude, "longitude": camera.longitude}
+                if recipient.share_location
+                else None
+            ),
+        )
+        for clip, event, camera, recipient in rows
+    ]
+
+
+def officer_view(session: Session, request: PoliceRequest) -> RequestOfficerView:
+    """Counts and shared clips only: nothing here names who was asked or declined."""
+    asked = (
+        session.scalar(
+            select(func.count(func.distinct(RequestClip.camera_id))).where(
+                RequestClip.request_id == request.id
+            )
+        )
+        or 0
+    )
+    clips = shared_clips(session, request)
+    agency = session.get(Agency, request.agency_id)
+    officer = session.get(User, request.officer_id)
+    return RequestOfficerView(
+        id=request.id,
+        agency=agency.name if agency else "",
+        officer=officer.name if officer else "",
+        incident_type=request.incident_type,
+        case_number=request.case_number,
+        reason=request.reason,
+        contact=request.contact,
+        area=request.area,
+        area_sq_mi=round(request.area_sq_mi, 4),
+        start_time=request.start_time,
+        end_time=request.end_time,
+        status=request.status,
+        emergency=request.emergency,
+        emergency_status=request.emergency_status,
+        justification=request.justification,
+        deadline=request.deadline,
+        created_at=request.created_at,
+        closed_at=request.closed_at,
+        cameras_asked=asked,
+        clips_shared=len(clips),
+        disclosures=disclosures.public_for(session, request.officer_id),
+        clips=clips,
+    )

@@ -1,0 +1,200 @@
+"""The public transparency report, computed from the audit log itself.
+
+The monthly numbers are derived from audit rows (``request.create``,
+``request.match``, ``request.emergency_approve``, ``request.share``,
+``request.revoke``), not from the working tables, so the report is consistent
+with the log by construction and anyone holding an export of the log can
+recompute it. The request list adds what the log does not hold in full
+(officer name, disclosures, status) and shows areas only coarsely.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import h3
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.geo import COARSE_H3_RESOLUTION
+from doorstep.hub.models import Agency, User
+from doorstep.hub.models_requests import PoliceRequest
+from doorstep.hub.services import audit, disclosures
+
+SUMMARY_ACTIONS = [
+    "request.create",
+    "request.match",
+    "request.emergency_approve",
+    "request.share",
+    "request.revoke",
+]
+SUMMARY_FIELDS = [
+    "agency",
+    "month",
+    "requests",
+    "emergency_requests",
+    "total_area_sq_mi",
+    "cameras_asked",
+    "owners_shared",
+    "clips_shared",
+    "emergency_clips",
+]
+
+
+@dataclass
+class MonthRow:
+    agency: str
+    month: str
+    requests: int = 0
+    emergency_requests: int = 0
+    total_area_sq_mi: float = 0.0
+    cameras_asked: int = 0
+    owners_shared: int = 0
+    clips_shared: int = 0
+    emergency_clips: int = 0
+
+
+@dataclass
+class _RequestTally:
+    agency: str
+    month: str
+    shared: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+
+def summary(session: Session) -> list[MonthRow]:
+    """Per agency and month (of the request's creation, UTC), from the audit log."""
+    tallies: dict[str, _RequestTally] = {}
+    rows: dict[tuple[str, str], MonthRow] = {}
+    after = 0
+    while batch := audit.entries(session, after_seq=after, limit=5000, actions=SUMMARY_ACTIONS):
+        after = batch[-1].seq
+        for entry in batch:
+            d = entry.details
+            if entry.action == "request.create":
+                month = entry.time.strftime("%Y-%m")
+                tallies[entry.subject] = _RequestTally(str(d.get("agency", "")), month)
+                row = rows.setdefault(
+                    (tallies[entry.subject].agency, month),
+                    MonthRow(tallies[entry.subject].agency, month),
+                )
+                row.requests += 1
+                row.emergency_requests += 1 if d.get("emergency") else 0
+                row.total_area_sq_mi += float(d.get("area_sq_mi", 0.0))
+                continue
+            tally = tallies.get(entry.subject)
+            if tally is None:
+                continue
+            row = rows[(tally.agency, tally.month)]
+            if entry.action in ("request.match", "request.emergency_approve"):
+                row.cameras_asked += int(d.get("cameras_asked", 0))
+            if entry.action == "request.emergency_approve":
+                row.emergency_clips += len(d.get("event_ids", []))
+            if entry.action == "request.share":
+                tally.shared[str(d["recipient_id"])] |= set(d.get("event_ids", []))
+            if entry.action == "request.revoke":
+                tally.shared[str(d["recipient_id"])] -= set(d.get("event_ids", []))
+    for tally in tallies.values():
+        row = rows[(tally.agency, tally.month)]
+        row.owners_shared += sum(1 for ids in tally.shared.values() if ids)
+        row.clips_shared += sum(len(ids) for ids in tally.shared.values())
+    for row in rows.values():
+        row.total_area_sq_mi = round(row.total_area_sq_mi, 4)
+    return sorted(rows.values(), key=lambda r: (r.month, r.agency))
+
+
+def coarse_area(request: PoliceRequest) -> dict[str, Any]:
+    """An H3 cell of resolution 7 and the centroid rounded to ~1 km; never the shape."""
+    return {
+        "h3_cell": h3.latlng_to_cell(
+            request.centroid_lat, request.centroid_lon, COARSE_H3_RESOLUTION
+        ),
+        "h3_resolution": COARSE_H3_RESOLUTION,
+        "lat": round(request.centroid_lat, 2),
+        "lon": round(request.centroid_lon, 2),
+    }
+
+
+def request_list(session: Session) -> list[dict[str, Any]]:
+    agencies = {a.id: a.name for a in session.scalars(select(Agency))}
+    out = []
+    for request in session.scalars(select(PoliceRequest).order_by(PoliceRequest.created_at)):
+        officer = session.get(User, request.officer_id)
+        out.append(
+            {
+                "id": request.id,
+                "agency": agencies.get(request.agency_id, ""),
+                "officer": officer.name if officer else "",
+                "incident_type": request.incident_type,
+                "case_number": request.case_number,
+                "emergency": request.emergency,
+                "emergency_status": request.emergency_status,
+                "area_sq_mi": round(request.area_sq_mi, 4),
+                "coarse_area": coarse_area(request),
+                "start_time": request.start_time.isoformat(),
+                "end_time": request.end_time.isoformat(),
+                "created_at": request.created_at.isoformat(),
+                "status": request.status,
+                "disclosures": [
+                    d.model_dump(mode="json")
+                    for d in disclosures.public_for(session, request.officer_id)
+                ],
+            }
+        )
+    return out
+
+
+def report(session: Session) -> dict[str, Any]:
+    return {
+        "summary": [asdict(r) for r in summary(session)],
+        "requests": request_list(session),
+    }
+
+
+def summary_csv(rows: list[MonthRow]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow(asdict(row))
+    return buffer.getvalue()
+
+
+def requests_csv(requests: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    fields = [
+        "id",
+        "agency",
+        "officer",
+        "incident_type",
+        "case_number",
+        "emergency",
+        "emergency_status",
+        "area_sq_mi",
+        "h3_cell",
+        "lat",
+        "lon",
+        "start_time",
+        "end_time",
+        "status",
+        "disclosures",
+    ]
+    writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for r in requests:
+        writer.writerow(
+            {
+                **{k: r[k] for k in fields if k in r},
+                "h3_cell": r["coarse_area"]["h3_cell"],
+                "lat": r["coarse_area"]["lat"],
+                "lon": r["coarse_area"]["lon"],
+                "disclosures": "; ".join(
+                    f"{d['vendor']}: {d['what']} ({d['value']} {d['currency']}, {d['received_on']})"
+                    for d in r["disclosures"]
+                ),
+            }
+        )
+    return buffer.getvalue()
