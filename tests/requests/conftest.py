@@ -1,6 +1,7 @@
 """Fixtures for police requests: a neighbourhood of owners and cameras, police accounts.
 
-Reuses the hub fixtures (fresh hub per test, on SQLite and on PostgreSQL).
+Uses the shared hub fixtures of tests/hub_fixtures.py (fresh hub per test, on SQLite
+and on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -17,15 +18,7 @@ from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.models import Role
 from doorstep.hub.services.accounts import create_user
-from tests.hub.conftest import (  # noqa: F401  (fixtures)
-    Api,
-    api,
-    bearer,
-    client,
-    database_url,
-    hub_settings,
-    pg_database,
-)
+from tests.hub_fixtures import Api, bearer
 
 CENTER = (-0.12, 51.5)  # lon, lat
 HALF_SIDE_M = 400.0  # an 800 m square: 0.247 sq mi
@@ -49,14 +42,14 @@ def square(center: tuple[float, float] = CENTER, half: float = HALF_SIDE_M) -> d
     return {"type": "Polygon", "coordinates": [ring]}
 
 
-def hub_of(client: TestClient) -> Hub:
-    hub: Hub = client.app.state.hub  # type: ignore[attr-defined]
+def hub_of(test_client: TestClient) -> Hub:
+    hub: Hub = test_client.app.state.hub  # type: ignore[attr-defined]
     return hub
 
 
-def add_user(client: TestClient, email: str, role: Role, agency: str | None = None) -> str:
+def add_user(test_client: TestClient, email: str, role: Role, agency: str | None = None) -> str:
     """Create a police/auditor account directly (as `doorstep user add` does); log in."""
-    with session_scope(hub_of(client).sessions) as session:
+    with session_scope(hub_of(test_client).sessions) as session:
         create_user(
             session,
             email=email,
@@ -65,7 +58,7 @@ def add_user(client: TestClient, email: str, role: Role, agency: str | None = No
             role=role,
             agency_name=agency,
         )
-    return Api(client).login(email, PASSWORD)
+    return Api(test_client).login(email, PASSWORD)
 
 
 @dataclass
@@ -140,22 +133,22 @@ class World:
 def world(api: Api) -> World:
     now = datetime.now(UTC).replace(microsecond=0)
     start, end = now - timedelta(hours=3), now - timedelta(hours=1)
-    client = api.client
+    test_client = api.client
     return World(
         api=api,
         start=start,
         end=end,
-        officer=add_user(client, "smith@pd.example", Role.officer, "City PD"),
-        supervisor=add_user(client, "chief@pd.example", Role.supervisor, "City PD"),
-        auditor=add_user(client, "audit@gov.example", Role.auditor),
+        officer=add_user(test_client, "smith@pd.example", Role.officer, "City PD"),
+        supervisor=add_user(test_client, "chief@pd.example", Role.supervisor, "City PD"),
+        auditor=add_user(test_client, "audit@gov.example", Role.auditor),
     )
 
 
-def audit_rows(client: TestClient, token: str) -> list[dict[str, Any]]:
+def audit_rows(test_client: TestClient, token: str) -> list[dict[str, Any]]:
     """The whole audit log, read the way an auditor reads it: through the API."""
     rows: list[dict[str, Any]] = []
     while True:
-        page = client.get(
+        page = test_client.get(
             "/api/v1/audit",
             params={"after_seq": rows[-1]["seq"] if rows else 0, "limit": 1000},
             headers=bearer(token),

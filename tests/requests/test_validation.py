@@ -1,0 +1,114 @@
+"""Acceptance 2: each invalid request gets its own 422 telling the officer what to change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from doorstep.hub.models import Role
+from tests.requests.conftest import CENTER, World, add_user, square
+
+
+def _detail(reply: object) -> tuple[int, str, str]:
+    body = reply.json()  # type: ignore[attr-defined]
+    return reply.status_code, body["field"], body["detail"]  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "words"),
+    [
+        ({"area": square(half=900)}, "area", "maximum is 0.5 sq mi: draw a smaller area"),
+        ({"area": square(half=100)}, "area", "minimum is 0.025 sq mi: draw a larger area"),
+        (
+            {"area": {"type": "Circle", "center": list(CENTER), "radius_m": 2000}},
+            "area",
+            "draw a smaller area",
+        ),
+        (
+            {
+                "area": {
+                    "type": "Polygon",
+                    "coordinates": [[[0, 0], [0.01, 0.01], [0, 0.01], [0.01, 0], [0, 0]]],
+                }
+            },
+            "area",
+            "crosses itself",
+        ),
+        ({"area": {"type": "Polygon", "coordinates": "nope"}}, "area", "no coordinates"),
+        ({"area": {"type": "Point", "coordinates": [0, 0]}}, "area", "Unknown area type"),
+    ],
+    ids=[
+        "too-large",
+        "too-small",
+        "circle-too-large",
+        "self-intersecting",
+        "bad-geojson",
+        "not-a-polygon",
+    ],
+)
+def test_bad_area(world: World, overrides: dict, field: str, words: str) -> None:
+    status, got_field, detail = _detail(world.request(**overrides))
+    assert (status, got_field) == (422, field)
+    assert words in detail
+
+
+def test_window_too_long(world: World) -> None:
+    start = world.end - timedelta(hours=13)
+    status, field, detail = _detail(world.request(start_time=start.isoformat()))
+    assert (status, field) == (422, "end")
+    assert "the maximum is 12 h: narrow it" in detail
+
+
+def test_window_too_short(world: World) -> None:
+    start = world.end - timedelta(minutes=10)
+    status, field, detail = _detail(world.request(start_time=start.isoformat()))
+    assert (status, field) == (422, "end")
+    assert "the minimum is 15 min: widen it" in detail
+
+
+def test_window_in_the_future(world: World) -> None:
+    now = datetime.now(UTC)
+    reply = world.request(
+        start_time=(now - timedelta(hours=1)).isoformat(),
+        end_time=(now + timedelta(hours=1)).isoformat(),
+    )
+    status, field, detail = _detail(reply)
+    assert (status, field) == (422, "end")
+    assert "has not ended yet" in detail
+
+
+def test_window_too_old(world: World) -> None:
+    now = datetime.now(UTC)
+    reply = world.request(
+        start_time=(now - timedelta(days=31)).isoformat(),
+        end_time=(now - timedelta(days=31) + timedelta(hours=1)).isoformat(),
+    )
+    status, field, detail = _detail(reply)
+    assert (status, field) == (422, "start")
+    assert "the limit is 30 days ago" in detail
+
+
+def test_third_request_for_a_case(world: World) -> None:
+    assert world.request(case="2024-001").status_code == 201
+    assert world.request(case="2024-001").status_code == 201
+    status, field, detail = _detail(world.request(case="2024-001"))
+    assert (status, field) == (422, "case_number")
+    assert "already has 2 requests" in detail and "the limit is 2" in detail
+    # the limit is per agency: another agency may use the same case number
+    other = add_user(world.client, "jones@county.example", Role.officer, "County Sheriff")
+    assert world.request(case="2024-001", token=other).status_code == 201
+
+
+def test_unknown_incident_type_and_missing_justification(world: World) -> None:
+    reply = world.request(incident_type="jaywalking")
+    assert reply.status_code == 422 and reply.json()["field"] == "incident_type"
+    status, field, detail = _detail(world.request(emergency=True))
+    assert (status, field) == (422, "justification")
+
+
+def test_only_police_create_requests(world: World) -> None:
+    owner = world.api.signup("ann@example.org")
+    assert world.request(token=owner).status_code == 403
+    assert world.request(token=world.auditor).status_code == 403
+    assert world.client.post("/api/v1/requests", json={}).status_code == 401
