@@ -162,3 +162,43 @@ def test_events_filter_and_paginate(api: Api, client: TestClient) -> None:
     assert window["total"] == 2
     none = client.get("/api/v1/events", params={"label": "motion"}, headers=bearer(token)).json()
     assert none["total"] == 0
+
+
+def test_concurrent_first_uploads_of_one_event_make_one_event(api: Api) -> None:
+    """Two retries of a new event racing each other: one insert wins, the other updates."""
+    import threading
+    import time
+    import uuid
+    from datetime import UTC, datetime
+
+    from doorstep.hub.models import Camera
+    from doorstep.hub.schemas import EventCreate
+    from doorstep.hub.services.events import upsert_event
+
+    token = api.signup("ann@example.org")
+    camera_id = api.camera(token)["id"]
+    hub = api.client.app.state.hub
+    data = EventCreate(id=uuid.uuid4(), start_time=datetime.now(UTC), label="person", score=0.5)
+    first_flushed = threading.Event()
+    results: list[bool] = []
+
+    def first() -> None:
+        with hub.sessions() as session:
+            results.append(upsert_event(session, session.get(Camera, camera_id), data)[1])
+            first_flushed.set()
+            time.sleep(0.5)
+            session.commit()
+
+    def second() -> None:
+        first_flushed.wait(5)
+        with hub.sessions() as session:
+            results.append(upsert_event(session, session.get(Camera, camera_id), data)[1])
+            session.commit()
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(results) == [False, True]
+    assert api.client.get("/api/v1/events", headers=bearer(token)).json()["total"] == 1

@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doorstep.errors import Conflict, NotFound
@@ -16,31 +17,40 @@ from doorstep.hub.storage import LocalBlobStorage
 
 
 def upsert_event(session: Session, camera: Camera, data: EventCreate) -> tuple[Event, bool]:
-    """Create the event, or update it if the agent sends the same id again."""
+    """Create the event, or update it if the agent sends the same id again.
+
+    Two concurrent retries of one new event race to insert it: the loser's insert
+    fails on the primary key inside a savepoint, and it updates the winner's row.
+    """
     event_id = str(data.id)
-    event = session.get(Event, event_id)
     camera.last_seen_at = utcnow()
-    if event is not None:
-        if event.camera_id != camera.id:
-            raise Conflict("this event id belongs to another camera", field="id")
-        for field in ("end_time", "label", "score", "box"):
-            value = getattr(data, field)
-            if value is not None:
-                setattr(event, field, value)
-        session.flush()
-        return event, False
-    event = Event(
-        id=event_id,
-        camera_id=camera.id,
-        start_time=data.start_time,
-        end_time=data.end_time,
-        label=data.label,
-        score=data.score,
-        box=data.box,
-    )
-    session.add(event)
+    event = session.get(Event, event_id)
+    if event is None:
+        try:
+            with session.begin_nested():
+                event = Event(
+                    id=event_id,
+                    camera_id=camera.id,
+                    start_time=data.start_time,
+                    end_time=data.end_time,
+                    label=data.label,
+                    score=data.score,
+                    box=data.box,
+                )
+                session.add(event)
+            return event, True
+        except IntegrityError:
+            event = session.get(Event, event_id)
+            if event is None:
+                raise
+    if event.camera_id != camera.id:
+        raise Conflict("this event id belongs to another camera", field="id")
+    for field in ("end_time", "label", "score", "box"):
+        value = getattr(data, field)
+        if value is not None:
+            setattr(event, field, value)
     session.flush()
-    return event, True
+    return event, False
 
 
 def get_camera_event(session: Session, camera: Camera, event_id: str) -> Event:
