@@ -1,0 +1,130 @@
+"""Acceptance 4: `doorstep audit verify` passes on a real history and names tampered rows."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from doorstep.cli.main import cli
+from doorstep.config import Settings
+from doorstep.hub.db import session_scope
+from tests.requests.conftest import World, audit_rows, bearer, hub_of
+
+
+def _history(world: World) -> None:
+    sharer = world.owner("sharer", east_m=10, events_in_window=2)
+    world.owner("decliner", east_m=-10)
+    rid = world.request().json()["id"]
+    world.client.post(
+        f"/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=bearer(sharer.token)
+    )
+    world.client.post(
+        f"/api/v1/inbox/{rid}/decision",
+        json={"action": "decline"},
+        headers=bearer(world.owners["decliner"].token),
+    )
+    world.client.get(
+        f"/api/v1/requests/{rid}/clips/{sharer.events[0]['id']}", headers=bearer(world.officer)
+    )
+    world.client.post("/api/v1/auth/token", data={"username": "x@y.z", "password": "wrong!"})
+
+
+def _verify(settings: Settings) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "audit",
+            "verify",
+            "--data-dir",
+            str(settings.data_dir),
+            "--database-url",
+            settings.resolved_database_url,
+        ],
+    )
+    return result.exit_code, result.output
+
+
+def _sql(client: TestClient, *statements: str) -> None:
+    with session_scope(hub_of(client).sessions) as session:
+        for statement in statements:
+            session.execute(text(statement))
+
+
+def test_real_history_verifies_and_every_action_is_logged(
+    world: World, hub_settings: Settings
+) -> None:
+    _history(world)
+    code, output = _verify(hub_settings)
+    assert code == 0, output
+    rows = audit_rows(world.client, world.auditor)
+    assert output.startswith(f"OK: {len(rows)} rows, head {rows[-1]['hash']}")
+    actions = {r["action"] for r in rows}
+    assert {
+        "login",
+        "login.failure",
+        "request.create",
+        "request.match",
+        "request.share",
+        "request.decline",
+        "clip.view",
+    } <= actions
+
+
+@pytest.mark.parametrize("tamper", ["edit", "delete", "reorder"])
+def test_tampering_is_named(world: World, hub_settings: Settings, tamper: str) -> None:
+    _history(world)
+    rows = audit_rows(world.client, world.auditor)
+    target = rows[len(rows) // 2]["seq"]
+    if tamper == "edit":
+        _sql(world.client, f"UPDATE audit_log SET actor = actor || 'x' WHERE seq = {target}")
+        expected = f"audit chain broken at row {target}: seq {target}: hash does not match"
+    elif tamper == "delete":
+        _sql(world.client, f"DELETE FROM audit_log WHERE seq = {target}")
+        expected = f"audit chain broken at row {target + 1}: seq {target + 1} follows {target - 1}"
+    else:
+        _sql(
+            world.client,
+            f"UPDATE audit_log SET seq = -1 WHERE seq = {target}",
+            f"UPDATE audit_log SET seq = {target} WHERE seq = {target + 1}",
+            f"UPDATE audit_log SET seq = {target + 1} WHERE seq = -1",
+        )
+        expected = f"audit chain broken at row {target}:"
+    code, output = _verify(hub_settings)
+    assert code == 1
+    assert output.startswith(expected), output
+
+
+def test_signed_checkpoint_catches_a_rewritten_tail(world: World, hub_settings: Settings) -> None:
+    _history(world)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "audit",
+            "checkpoint",
+            "--data-dir",
+            str(hub_settings.data_dir),
+            "--database-url",
+            hub_settings.resolved_database_url,
+        ],
+    )
+    assert result.exit_code == 0 and "signed checkpoint at row" in result.output
+    last = audit_rows(world.client, world.auditor)[-1]["seq"]
+    _sql(
+        world.client,
+        f"DELETE FROM audit_log WHERE seq = {last}",
+        f"UPDATE audit_head SET seq = {last - 1}",
+    )
+    code, output = _verify(hub_settings)
+    assert code == 1 and "signed checkpoint" in output
+
+
+def test_nobody_writes_the_log_through_the_api(world: World) -> None:
+    _history(world)
+    for method in ("post", "put", "patch", "delete"):
+        reply = getattr(world.client, method)("/api/v1/audit", headers=bearer(world.auditor))
+        assert reply.status_code == 405
+    assert world.client.get("/api/v1/audit", headers=bearer(world.officer)).status_code == 403
+    verdict = world.client.get("/api/v1/audit/verify", headers=bearer(world.auditor)).json()
+    assert verdict["ok"] is True

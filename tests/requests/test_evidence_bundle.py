@@ -1,0 +1,91 @@
+"""Acceptance 5: an exported bundle verifies offline with the hub's key; one flipped byte fails."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from doorstep.cli.main import cli
+from tests.requests.conftest import World, audit_rows, bearer
+
+
+def _export(world: World, tmp_path: Path) -> tuple[Path, Path, str]:
+    sharer = world.owner("sharer", east_m=10, events_in_window=2)
+    world.owner("decliner", east_m=-10)
+    rid = world.request().json()["id"]
+    world.client.post(
+        f"/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=bearer(sharer.token)
+    )
+    world.client.post(
+        f"/api/v1/inbox/{rid}/decision",
+        json={"action": "decline"},
+        headers=bearer(world.owners["decliner"].token),
+    )
+    reply = world.client.post(f"/api/v1/requests/{rid}/evidence", headers=bearer(world.officer))
+    assert reply.status_code == 200, reply.text
+    bundle = tmp_path / "bundle.zip"
+    bundle.write_bytes(reply.content)
+    key = world.client.get("/api/v1/keys/hub.pub")
+    assert key.status_code == 200 and key.text.startswith("-----BEGIN PUBLIC KEY-----")
+    pub = tmp_path / "hub.pub"
+    pub.write_text(key.text)
+    return bundle, pub, rid
+
+
+def _verify(bundle: Path, pub: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["evidence", "verify", str(bundle), "--key", str(pub)])
+    return result.exit_code, result.output
+
+
+def _rewrite(bundle: Path, member: str, flip_at: int) -> Path:
+    """A copy of the bundle with one byte of one member flipped."""
+    out = bundle.with_name(f"tampered-{member.replace('/', '_')}.zip")
+    with zipfile.ZipFile(bundle) as src, zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = bytearray(src.read(info.filename))
+            if info.filename == member:
+                data[flip_at] ^= 0x01
+            dst.writestr(info, bytes(data))
+    return out
+
+
+def test_bundle_verifies_and_carries_the_chain_of_custody(world: World, tmp_path: Path) -> None:
+    bundle, pub, rid = _export(world, tmp_path)
+    code, output = _verify(bundle, pub)
+    assert code == 0, output
+    assert "OK: signature valid, 2 clips" in output
+    with zipfile.ZipFile(bundle) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["request"]["id"] == rid
+    assert {c["sha256"] for c in manifest["clips"]} == {
+        e["clip_sha256"]
+        for e in world.client.get(f"/api/v1/requests/{rid}", headers=bearer(world.officer)).json()[
+            "clips"
+        ]
+    }
+    assert [c["decision"] for c in manifest["consents"]] == ["shared"]
+    actions = [r["action"] for r in manifest["audit_rows"]]
+    assert actions[:3] == ["request.create", "request.match", "request.share"]
+    assert "request.decline" not in actions
+    export_row = audit_rows(world.client, world.auditor)[-1]
+    assert export_row["action"] == "evidence.export"
+    with zipfile.ZipFile(bundle) as zf:
+        digest = zf.read("manifest.sha256").decode().strip()
+    assert export_row["details"]["manifest_sha256"] == digest
+
+
+@pytest.mark.parametrize("member", ["clip", "manifest.json"])
+def test_one_flipped_byte_fails(world: World, tmp_path: Path, member: str) -> None:
+    bundle, pub, _rid = _export(world, tmp_path)
+    with zipfile.ZipFile(bundle) as zf:
+        name = (
+            next(n for n in zf.namelist() if n.startswith("clips/")) if member == "clip" else member
+        )
+    code, output = _verify(_rewrite(bundle, name, flip_at=7), pub)
+    assert code == 1
+    assert "FAIL" in output
+    assert (name in output) if member == "clip" else ("manifest.sig" in output)
