@@ -10,6 +10,7 @@ from pydantic import ValidationError
 from doorstep import __version__
 from doorstep.cli.accountability import audit, evidence, report
 from doorstep.cli.agent import agent
+from doorstep.cli.demo import demo
 from doorstep.cli.hub import db, serve, user
 from doorstep.errors import DoorstepError
 
@@ -47,3 +48,4 @@ cli.add_command(agent)
 cli.add_command(audit)
 cli.add_command(evidence)
 cli.add_command(report)
+cli.add_command(demo)

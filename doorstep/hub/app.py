@@ -16,7 +16,6 @@ from doorstep.config import Settings
 from doorstep.hub.context import Hub, build_hub
 from doorstep.hub.db import session_scope, utcnow
 from doorstep.hub.errors_http import install_error_handlers
-from doorstep.web.app import install_web
 from doorstep.hub.routes import (
     audit,
     auth,
@@ -31,6 +30,7 @@ from doorstep.hub.routes import (
     users,
 )
 from doorstep.hub.services.retention import purge_expired
+from doorstep.web.app import install_web
 
 log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1"
