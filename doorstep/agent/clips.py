@@ -43,31 +43,33 @@ def packet_time(packet: Packet) -> float:
 
 
 class PacketRing:
-    """Encoded packets of the last ``pre_roll`` seconds, always starting at a keyframe."""
+    """Encoded packets of the last ``pre_roll`` seconds, always starting at a keyframe.
+
+    Packets are kept per GOP; the oldest GOP is dropped only once the next one starts
+    at or before ``now - pre_roll``, so the ring always reaches back far enough.
+    """
 
     def __init__(self, pre_roll: float) -> None:
         self.pre_roll = pre_roll
-        self._packets: deque[tuple[float, bool, Packet]] = deque()
+        self._gops: deque[tuple[float, list[Packet]]] = deque()
 
     def push(self, packet: Packet) -> None:
         t = packet_time(packet)
-        self._packets.append((t, bool(packet.is_keyframe), packet))
+        if packet.is_keyframe or not self._gops:
+            if not packet.is_keyframe:
+                return  # nothing decodable before the first keyframe
+            self._gops.append((t, [packet]))
+        else:
+            self._gops[-1][1].append(packet)
         horizon = t - self.pre_roll
-        # Drop a whole GOP only when the next keyframe is itself old enough to start from.
-        while True:
-            nxt = next((i for i, (_, key, _) in enumerate(self._packets) if key and i > 0), None)
-            if nxt is None or self._packets[nxt][0] > horizon:
-                break
-            for _ in range(nxt):
-                self._packets.popleft()
+        while len(self._gops) > 1 and self._gops[1][0] <= horizon:
+            self._gops.popleft()
 
     def packets(self) -> list[Packet]:
-        items = list(self._packets)
-        start = next((i for i, (_, key, _) in enumerate(items) if key), len(items))
-        return [p for _, _, p in items[start:]]
+        return [packet for _, gop in self._gops for packet in gop]
 
     def clear(self) -> None:
-        self._packets.clear()
+        self._gops.clear()
 
 
 def publish_file(src: Path, dest: Path) -> tuple[str, int]:

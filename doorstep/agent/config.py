@@ -54,7 +54,7 @@ class AgentConfig(BaseSettings):
         320, ge=64, le=1920, description="Width in pixels of the grey frame motion is computed on."
     )
     analysis_fps: float = Field(
-        10.0, gt=0, le=120, description="Frames per second analysed; others are only recorded."
+        5.0, gt=0, le=120, description="Frames per second analysed; others are only recorded."
     )
     motion_threshold: float = Field(
         10.0,
@@ -102,7 +102,10 @@ class AgentConfig(BaseSettings):
         0.5, gt=0, le=60, description="Seconds between person checks during an event."
     )
     person_min_score: float = Field(
-        0.5, ge=0, le=1, description="Detector score (0..1) that labels an event 'person'."
+        0.9, ge=0, le=1, description="Detector score (0..1) that labels an event 'person'."
+    )
+    person_max_checks: int = Field(
+        10, ge=0, le=10000, description="Most person checks per event (bounds the CPU spent)."
     )
     # Events and clips
     pre_roll: float = Field(5.0, ge=0, le=30, description="Seconds of video kept before motion.")

@@ -1,6 +1,6 @@
 """Motion detection on a small grey frame, built to ignore the classic false alarms.
 
-Each analysed frame is band-pass filtered (a light blur minus a wide box blur), so
+Each analysed frame is high-pass filtered (the frame minus a wide box blur), so
 slow, smooth changes of light (clouds, auto-exposure, a lamp switched on) cancel
 out while edges of moving things remain. The result is compared with a running
 background; pixels that differ by more than the threshold, after a morphological
@@ -18,6 +18,7 @@ from typing import Any
 import cv2
 import numpy as np
 import numpy.typing as npt
+from av.video.frame import VideoFrame
 
 from doorstep.agent.config import AgentConfig
 
@@ -35,6 +36,15 @@ class MotionResult:
     motion: bool
     area: float
     box: Box | None
+
+
+def grey_thumbnail(frame: VideoFrame, width: int, height: int) -> GreyImage:
+    """The frame's luma scaled to the analysis size: a view of the Y plane, no conversion."""
+    if frame.format.name.startswith(("yuv", "yuvj", "nv12", "nv21", "gray")):
+        plane = frame.planes[0]
+        luma = np.frombuffer(memoryview(plane), np.uint8).reshape(frame.height, plane.line_size)
+        return cv2.resize(luma[:, : frame.width], (width, height), interpolation=cv2.INTER_AREA)
+    return frame.reformat(width=width, height=height, format="gray").to_ndarray()
 
 
 def polygon_mask(
@@ -72,8 +82,11 @@ class MotionDetector:
             else (0, 0, width, height)
         )
         self.width, self.height = width, height
+        x0, y0, x1, y1 = self.zone_rect
+        # A rectangular zone needs no per-pixel mask at all.
+        self._zone_u8 = None if zone[y0:y1, x0:x1].all() else zone[y0:y1, x0:x1].astype(np.uint8)
         self._kernel = np.ones((3, 3), np.uint8)
-        self._background: npt.NDArray[np.float32] | None = None
+        self._background: npt.NDArray[Any] | None = None
         self._start: float | None = None
         self._busy_since: float | None = None
 
@@ -86,19 +99,20 @@ class MotionDetector:
     def update(self, grey: GreyImage, t: float) -> MotionResult:
         """Analyse one grey frame taken at stream time ``t`` seconds."""
         image = grey.astype(np.float32)
-        band = cv2.GaussianBlur(image, (3, 3), 0) - cv2.blur(image, (_BAND_KERNEL, _BAND_KERNEL))
+        band = cv2.subtract(image, cv2.blur(image, (_BAND_KERNEL, _BAND_KERNEL)))
         if self._background is None or self._start is None:
             self._background = band
             self._start = t
             return MotionResult(False, 0.0, None)
         background = self._background
-        changed = (cv2.absdiff(band, background) > self.threshold).astype(np.uint8)
-        changed = cv2.morphologyEx(changed, cv2.MORPH_OPEN, self._kernel).astype(np.uint8)
+        diff = cv2.absdiff(band, background)
+        binary = cv2.threshold(diff, self.threshold, 1, cv2.THRESH_BINARY)[1].astype(np.uint8)
+        changed: npt.NDArray[Any] = cv2.morphologyEx(binary, cv2.MORPH_OPEN, self._kernel)
         warming = t - self._start < self.warmup
         cv2.accumulateWeighted(band, background, _WARMUP_ALPHA if warming else self.alpha)
         if warming:
             return MotionResult(False, 0.0, None)
-        if changed.mean() >= self.recal_area:
+        if cv2.countNonZero(changed) >= self.recal_area * changed.size:
             if self._busy_since is None:
                 self._busy_since = t
             if t - self._busy_since >= self.recal_seconds:
@@ -107,16 +121,13 @@ class MotionDetector:
         else:
             self._busy_since = None
         x0, y0, x1, y1 = self.zone_rect
-        inside = changed[y0:y1, x0:x1] & self.zone[y0:y1, x0:x1]
-        count = int(np.count_nonzero(inside))
+        inside: npt.NDArray[Any] = changed[y0:y1, x0:x1]
+        if self._zone_u8 is not None:
+            inside = cv2.bitwise_and(inside, self._zone_u8)
+        count = cv2.countNonZero(inside)
         area = count / self.zone_pixels
         if count == 0 or area < self.min_area:
             return MotionResult(False, area, None)
-        ys, xs = np.nonzero(inside)
-        box = (
-            (x0 + int(xs.min())) / self.width,
-            (y0 + int(ys.min())) / self.height,
-            (int(xs.max()) - int(xs.min()) + 1) / self.width,
-            (int(ys.max()) - int(ys.min()) + 1) / self.height,
-        )
+        bx, by, bw, bh = cv2.boundingRect(inside)
+        box = ((x0 + bx) / self.width, (y0 + by) / self.height, bw / self.width, bh / self.height)
         return MotionResult(True, area, box)

@@ -17,6 +17,8 @@ import numpy.typing as npt
 
 Box = tuple[float, float, float, float]
 
+_MAX_PIXELS = 250_000
+
 
 @dataclass(frozen=True)
 class Detection:
@@ -59,8 +61,10 @@ class HogPersonDetector:
         x1 = min(width, int((rx + rw + self._margin) * width))
         y1 = min(height, int((ry + rh + self._margin) * height))
         crop = frame[y0:y1, x0:x1]
-        if self._scale != 1.0:
-            crop = cv2.resize(crop, None, fx=self._scale, fy=self._scale)
+        # Bound the work: a large search area is scaled down (people in it are large too).
+        scale = min(self._scale, math.sqrt(_MAX_PIXELS / max(1, crop.shape[0] * crop.shape[1])))
+        if scale != 1.0:
+            crop = cv2.resize(crop, None, fx=scale, fy=scale)
         if crop.shape[0] < 128 or crop.shape[1] < 64:
             return []
         rects, weights = self._hog.detectMultiScale(
@@ -68,8 +72,8 @@ class HogPersonDetector:
         )
         found = []
         for (cx, cy, cw, ch), weight in zip(rects, np.ravel(weights), strict=True):
-            bx, by = (x0 + cx / self._scale) / width, (y0 + cy / self._scale) / height
-            bw, bh = cw / self._scale / width, ch / self._scale / height
+            bx, by = (x0 + cx / scale) / width, (y0 + cy / scale) / height
+            bw, bh = cw / scale / width, ch / scale / height
             ix = max(0.0, min(bx + bw, rx + rw) - max(bx, rx))
             iy = max(0.0, min(by + bh, ry + rh) - max(by, ry))
             if ix * iy < self._min_inside * bw * bh:

@@ -31,7 +31,7 @@ from doorstep.agent.clips import (
 )
 from doorstep.agent.config import AgentConfig
 from doorstep.agent.events import Event, EventTracker
-from doorstep.agent.motion import MotionDetector, MotionResult
+from doorstep.agent.motion import MotionDetector, MotionResult, grey_thumbnail
 from doorstep.agent.notify import (
     BackgroundNotifier,
     FanOut,
@@ -58,6 +58,7 @@ class Recording:
     best: VideoFrame | None = None
     best_score: float = -1.0
     next_person: float = 0.0
+    person_checks: int = 0
 
 
 @dataclass
@@ -193,7 +194,7 @@ class Agent:
                         continue
                     next_analysis = max(next_analysis + period, t + period * 0.5)
                     self.result.analysed += 1
-                    grey = frame.reformat(width=aw, height=ah, format="gray").to_ndarray()
+                    grey = grey_thumbnail(frame, aw, ah)
                     result = motion.update(grey, t)
                     ended, started = tracker.update(t, result)
                     if ended is not None:
@@ -267,9 +268,15 @@ class Agent:
             return
         if result.motion and result.area > rec.best_score and event.label != "person":
             rec.best, rec.best_score = frame, result.area
-        if self.person is None or event.label == "person" or t < rec.next_person:
+        if (
+            self.person is None
+            or event.label == "person"
+            or t < rec.next_person
+            or rec.person_checks >= self.config.person_max_checks
+        ):
             return
         rec.next_person = t + self.config.person_interval
+        rec.person_checks += 1
         grey = frame.reformat(format="gray").to_ndarray()
         found = [
             d for d in self.person.detect(grey, zone_box) if d.score >= self.config.person_min_score
