@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.config import Settings
 from doorstep.hub.db import make_engine, make_session_factory
-from doorstep.hub.live import LiveFeed
+from doorstep.hub.live import LiveFeed, attach
 from doorstep.hub.migrate import upgrade
 from doorstep.hub.ratelimit import LoginRateLimiter
 from doorstep.hub.storage import LocalBlobStorage
@@ -47,10 +47,14 @@ def build_hub(settings: Settings, *, migrate: bool = True) -> Hub:
     leftovers = storage.clean_temporary()
     if leftovers:
         log.warning("removed %d partial uploads left by an interrupted run", leftovers)
+    sessions = make_session_factory(engine)
+    live = LiveFeed()
+    attach(live, sessions)
     return Hub(
         settings=settings,
         engine=engine,
-        sessions=make_session_factory(engine),
+        sessions=sessions,
+        live=live,
         storage=storage,
         login_limiter=LoginRateLimiter(settings.login_attempts, settings.login_window_seconds),
         signing_key=load_or_create_private_key(settings.signing_key_path),

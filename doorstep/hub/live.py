@@ -13,7 +13,11 @@ import threading
 from collections import defaultdict
 from typing import Any
 
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
 QUEUE_SIZE = 100
+PENDING_KEY = "doorstep.live.pending"
 
 
 class LiveFeed:
@@ -52,3 +56,24 @@ def _offer(queue: asyncio.Queue[dict[str, Any]], message: dict[str, Any]) -> Non
     if queue.full():
         queue.get_nowait()
     queue.put_nowait(message)
+
+
+def publish_after_commit(session: Session, user_id: str, message: dict[str, Any]) -> None:
+    """Queue a live message that goes out only if the session's transaction commits.
+
+    A page that reacts to the message by fetching data then always finds it.
+    """
+    session.info.setdefault(PENDING_KEY, []).append((user_id, message))
+
+
+def attach(feed: LiveFeed, sessions: sessionmaker[Session]) -> None:
+    """Deliver each session's queued messages after commit; drop them on rollback."""
+
+    @event.listens_for(sessions, "after_commit")
+    def _deliver(session: Session) -> None:
+        for user_id, message in session.info.pop(PENDING_KEY, []):
+            feed.publish(user_id, message)
+
+    @event.listens_for(sessions, "after_rollback")
+    def _drop(session: Session) -> None:
+        session.info.pop(PENDING_KEY, None)

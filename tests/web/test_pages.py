@@ -164,3 +164,23 @@ def test_live_feed_delivers_across_threads() -> None:
 
     assert asyncio.run(scenario()) == {"type": "event", "n": 1}
     assert feed.publish("user-1", {"type": "event"}) == 0
+
+
+def test_live_messages_go_out_only_after_commit(web: TestClient) -> None:
+    from doorstep.hub.live import publish_after_commit
+
+    hub = web.app.state.hub  # type: ignore[attr-defined]
+
+    async def scenario() -> list[dict]:
+        queue = hub.live.subscribe("owner-1")
+        with hub.sessions() as session:
+            publish_after_commit(session, "owner-1", {"type": "event", "n": "rolled back"})
+            session.rollback()
+        with hub.sessions() as session:
+            publish_after_commit(session, "owner-1", {"type": "event", "n": "committed"})
+            session.commit()
+        received = [await asyncio.wait_for(queue.get(), 5)]
+        assert queue.empty()
+        return received
+
+    assert asyncio.run(scenario()) == [{"type": "event", "n": "committed"}]

@@ -11,6 +11,7 @@ from doorstep.errors import Conflict, InvalidInput, TooLarge
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.deps import Credentials, CurrentCamera, EntityId, HubDep, SessionDep, bearer_token
+from doorstep.hub.live import publish_after_commit
 from doorstep.hub.routes.events import event_public
 from doorstep.hub.schemas import BlobStored, EventCreate, EventPublic
 from doorstep.hub.services import events
@@ -32,20 +33,18 @@ def create_event(
     data: EventCreate,
     camera: CurrentCamera,
     session: SessionDep,
-    hub: HubDep,
     response: Response,
 ) -> EventPublic:
     """Create an event (idempotent on its id)."""
     event, created = events.upsert_event(session, camera, data)
     public = event_public(event)
-    session.commit()
     if created:
         message = {
             "type": "event",
             "camera_name": camera.name,
             "event": public.model_dump(mode="json"),
         }
-        hub.live.publish(camera.owner_id, message)
+        publish_after_commit(session, camera.owner_id, message)
     else:
         response.status_code = status.HTTP_200_OK
     return public
@@ -57,7 +56,7 @@ def agent_config(camera: CurrentCamera) -> dict[str, object]:
     return {"camera_id": camera.id, "name": camera.name, **(camera.agent_config or {})}
 
 
-def _existing_blob(hub: Hub, key: str, event_id: EntityId, kind: BlobKind, sha256: str) -> bool:
+def _existing_blob(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: str) -> bool:
     """Authorise the upload; True if this exact blob is already attached."""
     with session_scope(hub.sessions) as session:
         camera = camera_for_key(session, key)
@@ -68,7 +67,7 @@ def _existing_blob(hub: Hub, key: str, event_id: EntityId, kind: BlobKind, sha25
         return current == sha256 and hub.storage.exists(sha256)
 
 
-def _attach(hub: Hub, key: str, event_id: EntityId, kind: BlobKind, sha256: str, size: int) -> None:
+def _attach(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: str, size: int) -> None:
     with session_scope(hub.sessions) as session:
         camera = camera_for_key(session, key)
         event = events.get_camera_event(session, camera, event_id)
@@ -80,7 +79,7 @@ def _attach(hub: Hub, key: str, event_id: EntityId, kind: BlobKind, sha256: str,
 
 async def _upload(
     kind: BlobKind,
-    event_id: EntityId,
+    event_id: str,
     request: Request,
     response: Response,
     hub: Hub,

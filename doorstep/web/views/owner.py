@@ -59,7 +59,8 @@ def camera_rows(session: SessionDep, owner: Any) -> list[dict[str, Any]]:
 
 @router.get("/cameras")
 def cameras_page(request: Request, owner: WebOwner, session: SessionDep) -> Response:
-    context = {"rows": camera_rows(session, owner), "errors": {}, "values": {}, "new_key": None}
+    context: dict[str, Any] = {"rows": camera_rows(session, owner), "errors": {}, "values": {}}
+    context["new_key"] = None
     return render(request, "cameras.html", context, user=owner, public_keys=("rows",))
 
 
