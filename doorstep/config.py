@@ -79,6 +79,14 @@ class Settings(BaseSettings):
         50, ge=1, description="Sign a checkpoint of the audit chain head every N rows."
     )
 
+    map_tile_url: str = Field(
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Map tiles for the web pages; empty for a plain background (offline).",
+    )
+    map_attribution: str = Field(
+        "&copy; OpenStreetMap contributors", description="Attribution shown on the map."
+    )
+
     @property
     def signing_key_path(self) -> Path:
         """The hub's Ed25519 private key, created on first start."""

@@ -12,10 +12,17 @@ from fastapi.staticfiles import StaticFiles
 from doorstep.errors import DoorstepError
 from doorstep.web.render import render, wants_json
 from doorstep.web.session import LoginRequired, optional_user
-from doorstep.web.views import auth, owner
+from doorstep.web.views import auditor, auth, inbox, officer, owner, public
 
 STATIC_DIR = Path(__file__).with_name("static")
-PAGE_ROUTERS = [auth.router, owner.router]
+PAGE_ROUTERS = [
+    auth.router,
+    owner.router,
+    inbox.router,
+    officer.router,
+    auditor.router,
+    public.router,
+]
 
 
 def html_error(request: Request, exc: DoorstepError) -> Response | None:

@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
 
 from doorstep.errors import DoorstepError
 
 M = TypeVar("M", bound=BaseModel)
+
+
+async def _raw_form(request: Request) -> FormData:
+    return await request.form()
+
+
+async def _form_fields(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+RawForm = Annotated[FormData, Depends(_raw_form)]
+"""The whole form, for fields that repeat (checkbox lists)."""
+FormFields = Annotated[dict[str, str], Depends(_form_fields)]
+"""One string per field: what most forms need."""
 
 
 class FormErrors(Exception):

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from doorstep.errors import DoorstepError
@@ -12,7 +10,7 @@ from doorstep.hub.deps import HubDep, SessionDep
 from doorstep.hub.models import Role
 from doorstep.hub.schemas import SignUp
 from doorstep.hub.services import accounts
-from doorstep.web.forms import FormErrors, domain_error_as_form, parse_form
+from doorstep.web.forms import FormErrors, FormFields, domain_error_as_form, parse_form
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, SESSION_COOKIE, MaybeUser
 
@@ -25,14 +23,6 @@ HOME_BY_ROLE = {
     Role.auditor.value: "/audit",
     Role.admin.value: "/transparency",
 }
-
-
-async def form_data(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str)}
-
-
-FormData = Annotated[dict[str, str], Depends(form_data)]
 
 
 def safe_next(target: str | None, fallback: str) -> str:
@@ -72,7 +62,7 @@ def _start_session(hub: HubDep, session: SessionDep, user: object, target: str) 
 
 
 @router.post("/login", dependencies=[CSRF])
-def login(request: Request, form: FormData, session: SessionDep, hub: HubDep) -> Response:
+def login(request: Request, form: FormFields, session: SessionDep, hub: HubDep) -> Response:
     client = request.client.host if request.client else "unknown"
     try:
         user = accounts.authenticate(
@@ -93,7 +83,7 @@ def signup_page(request: Request, user: MaybeUser) -> Response:
 
 
 @router.post("/signup", dependencies=[CSRF])
-def signup(request: Request, form: FormData, session: SessionDep, hub: HubDep) -> Response:
+def signup(request: Request, form: FormFields, session: SessionDep, hub: HubDep) -> Response:
     values = {"email": form.get("email", ""), "name": form.get("name", "")}
     try:
         data = parse_form(SignUp, {**values, "password": form.get("password", "")})

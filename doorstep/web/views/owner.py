@@ -18,10 +18,9 @@ from doorstep.hub.models import Camera, Event
 from doorstep.hub.routes.events import blob_response, event_public
 from doorstep.hub.schemas import CameraCreate, CameraPublic, CameraUpdate
 from doorstep.hub.services import cameras, events
-from doorstep.web.forms import FormErrors, parse_form
+from doorstep.web.forms import FormErrors, FormFields, parse_form
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, WebOwner, WebUser
-from doorstep.web.views.auth import FormData
 
 router = APIRouter(include_in_schema=False)
 LIVE_KEEPALIVE_SECONDS = 15
@@ -65,7 +64,9 @@ def cameras_page(request: Request, owner: WebOwner, session: SessionDep) -> Resp
 
 
 @router.post("/cameras", dependencies=[CSRF])
-def add_camera(request: Request, form: FormData, owner: WebOwner, session: SessionDep) -> Response:
+def add_camera(
+    request: Request, form: FormFields, owner: WebOwner, session: SessionDep
+) -> Response:
     values = {k: form.get(k, "") for k in ("name", "latitude", "longitude", "retention_days")}
     try:
         data = parse_form(CameraCreate, values)
@@ -130,7 +131,7 @@ class CameraSettingsForm(BaseModel):
 
 @router.post("/cameras/{camera_id}", dependencies=[CSRF])
 def save_camera(
-    request: Request, camera_id: EntityId, form: FormData, owner: WebOwner, session: SessionDep
+    request: Request, camera_id: EntityId, form: FormFields, owner: WebOwner, session: SessionDep
 ) -> Response:
     camera = cameras.get_owned_camera(session, owner, camera_id)
     values = {

@@ -1,0 +1,58 @@
+"""Auditor pages: the audit log with filters, and verifying the chain on demand."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+
+from doorstep.hub.deps import HubDep, SessionDep
+from doorstep.hub.models import User
+from doorstep.hub.services import audit
+from doorstep.web.render import render
+from doorstep.web.session import CSRF, web_roles
+
+router = APIRouter(include_in_schema=False)
+Auditor = Annotated[User, web_roles("auditor", "admin")]
+PAGE = 100
+
+
+def log_context(
+    session: SessionDep, after_seq: int, action: str | None, subject: str | None
+) -> dict[str, object]:
+    rows = audit.entries(
+        session,
+        after_seq=after_seq,
+        limit=PAGE,
+        actions=[action] if action else None,
+        subject=subject or None,
+    )
+    return {
+        "rows": [r.to_dict() for r in rows],
+        "filters": {"action": action or "", "subject": subject or "", "after_seq": after_seq},
+        "next_after": rows[-1].seq if len(rows) == PAGE else None,
+        "verdict": None,
+    }
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    auditor: Auditor,
+    session: SessionDep,
+    after_seq: Annotated[int, Query(ge=0)] = 0,
+    action: str | None = None,
+    subject: str | None = None,
+) -> Response:
+    context = log_context(session, after_seq, action, subject)
+    return render(request, "audit.html", context, user=auditor, public_keys=("rows", "filters"))
+
+
+@router.post("/audit/verify", dependencies=[CSRF])
+def verify_chain(request: Request, auditor: Auditor, session: SessionDep, hub: HubDep) -> Response:
+    """Recompute every hash and check the signed checkpoints, then show the verdict."""
+    result = audit.verify_database(session, hub.signing_key.public_key())
+    context = log_context(session, 0, None, None)
+    context["verdict"] = result
+    return render(request, "audit.html", context, user=auditor, public_keys=("verdict",))

@@ -1,0 +1,82 @@
+"""Owner pages for police requests: the inbox with its decisions, and account settings."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
+
+from doorstep.errors import DoorstepError
+from doorstep.hub.db import utcnow
+from doorstep.hub.deps import EntityId, HubDep, SessionDep
+from doorstep.hub.schemas_requests import DecisionCreate
+from doorstep.hub.services import inbox
+from doorstep.web.forms import FormFields, RawForm
+from doorstep.web.render import render
+from doorstep.web.session import CSRF, WebOwner
+
+router = APIRouter(include_in_schema=False)
+
+
+def inbox_context(
+    session: SessionDep, owner: WebOwner, errors: dict[str, str]
+) -> dict[str, object]:
+    items = inbox.inbox(session, owner, utcnow())
+    return {"items": items, "errors": errors, "tile_url": None}
+
+
+@router.get("/inbox")
+def inbox_page(request: Request, owner: WebOwner, session: SessionDep, hub: HubDep) -> Response:
+    context = inbox_context(session, owner, {})
+    context["tile_url"] = hub.settings.map_tile_url
+    return render(request, "inbox.html", context, user=owner, public_keys=("items",))
+
+
+@router.post("/inbox/{request_id}/decision", dependencies=[CSRF])
+def decide(
+    request: Request,
+    request_id: EntityId,
+    form: RawForm,
+    owner: WebOwner,
+    session: SessionDep,
+    hub: HubDep,
+) -> Response:
+    errors: dict[str, str] = {}
+    try:
+        data = DecisionCreate(
+            action=form.get("action"),  # type: ignore[arg-type]
+            event_ids=[str(v) for v in form.getlist("event_ids")],
+            share_location=form.get("share_location") == "on",
+        )
+        inbox.decide(hub, session, owner, request_id, data, utcnow())
+    except ValidationError:
+        errors[request_id] = "Choose share, share all, decline or opt out."
+    except DoorstepError as exc:
+        errors[request_id] = exc.message
+    if errors:
+        context = inbox_context(session, owner, errors)
+        context["tile_url"] = hub.settings.map_tile_url
+        return render(request, "inbox.html", context, user=owner, status_code=422)
+    return RedirectResponse(f"/inbox#request-{request_id}", status_code=303)
+
+
+@router.post("/inbox/{request_id}/revoke", dependencies=[CSRF])
+def revoke(
+    request: Request, request_id: EntityId, owner: WebOwner, session: SessionDep, hub: HubDep
+) -> Response:
+    inbox.revoke(hub, session, owner, request_id, utcnow())
+    return RedirectResponse(f"/inbox#request-{request_id}", status_code=303)
+
+
+@router.get("/settings")
+def settings_page(request: Request, owner: WebOwner) -> Response:
+    saved = request.query_params.get("saved") == "1"
+    context = {"opt_out_requests": owner.opt_out_requests, "saved": saved}
+    return render(request, "settings.html", context, user=owner, public_keys=("opt_out_requests",))
+
+
+@router.post("/settings", dependencies=[CSRF])
+def save_settings(form: FormFields, owner: WebOwner, session: SessionDep) -> Response:
+    owner.opt_out_requests = form.get("opt_out_requests") == "on"
+    session.flush()
+    return RedirectResponse("/settings?saved=1", status_code=303)

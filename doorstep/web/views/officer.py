@@ -1,0 +1,209 @@
+"""Officer and supervisor pages: draw a request, follow it, watch and export what was shared.
+
+Everything shown here comes from the same officer view as the API
+(`RequestOfficerView`): counts and shared clips only, never who declined.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.background import BackgroundTask
+
+from doorstep.errors import DoorstepError
+from doorstep.hub.db import utcnow
+from doorstep.hub.deps import EntityId, HubDep, SessionDep
+from doorstep.hub.models import User
+from doorstep.hub.models_requests import IncidentType
+from doorstep.hub.schemas_requests import DisclosureCreate, RequestCreate
+from doorstep.hub.services import disclosures, evidence, requests
+from doorstep.web.forms import FormErrors, FormFields, domain_error_as_form, parse_form
+from doorstep.web.render import render
+from doorstep.web.session import CSRF, web_roles
+
+router = APIRouter(prefix="/officer", include_in_schema=False)
+Officer = Annotated[User, web_roles("officer", "supervisor")]
+Supervisor = Annotated[User, web_roles("supervisor")]
+FIELD_ALIASES = {"start": "start_time", "end": "end_time"}
+
+
+def form_context(hub: HubDep, values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+    settings = hub.settings
+    return {
+        "values": values,
+        "errors": {FIELD_ALIASES.get(k, k): v for k, v in errors.items()},
+        "incident_types": [t.value for t in IncidentType],
+        "min_sq_mi": settings.request_min_area_sq_mi,
+        "max_sq_mi": settings.request_max_area_sq_mi,
+        "tile_url": settings.map_tile_url,
+        "attribution": settings.map_attribution,
+    }
+
+
+def default_window(now: datetime) -> dict[str, str]:
+    end = now.replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    fmt = "%Y-%m-%dT%H:%M"
+    return {"start_time": (end - timedelta(hours=1)).strftime(fmt), "end_time": end.strftime(fmt)}
+
+
+@router.get("/requests")
+def request_list(request: Request, officer: Officer, session: SessionDep) -> Response:
+    views = [requests.officer_view(session, r) for r in requests.list_requests(session, officer)]
+    return render(request, "officer_requests.html", {"requests": views}, user=officer)
+
+
+@router.get("/new")
+def new_request_page(request: Request, officer: Officer, hub: HubDep) -> Response:
+    context = form_context(hub, default_window(utcnow()), {})
+    return render(request, "officer_new.html", context, user=officer)
+
+
+def _as_utc(value: str) -> str:
+    """`datetime-local` inputs carry no zone; the form labels them UTC."""
+    return value + ":00+00:00" if value and len(value) == 16 else value
+
+
+@router.post("/new", dependencies=[CSRF])
+def create_request(
+    request: Request, form: FormFields, officer: Officer, session: SessionDep, hub: HubDep
+) -> Response:
+    fields = ("incident_type", "case_number", "reason", "contact", "area", "start_time", "end_time")
+    values = {k: form.get(k, "") for k in (*fields, "justification")}
+    values["emergency"] = "on" if form.get("emergency") == "on" else ""
+    try:
+        try:
+            area = json.loads(values["area"]) if values["area"] else None
+        except json.JSONDecodeError:
+            raise FormErrors({"area": "Draw the area on the map."}, values) from None
+        if area is None:
+            raise FormErrors({"area": "Draw the area on the map."}, values)
+        data = parse_form(
+            RequestCreate,
+            {
+                **values,
+                "area": area,
+                "start_time": _as_utc(values["start_time"]),
+                "end_time": _as_utc(values["end_time"]),
+                "emergency": values["emergency"] == "on",
+                "justification": values["justification"] or None,
+            },
+        )
+        try:
+            created = requests.create_request(hub, session, officer, data, utcnow())
+        except DoorstepError as exc:
+            raise domain_error_as_form(exc, values) from None
+    except FormErrors as exc:
+        context = form_context(hub, values, exc.errors)
+        return render(request, "officer_new.html", context, user=officer, status_code=422)
+    return RedirectResponse(f"/officer/requests/{created.id}", status_code=303)
+
+
+@router.get("/requests/{request_id}")
+def request_page(
+    request: Request, request_id: EntityId, officer: Officer, session: SessionDep, hub: HubDep
+) -> Response:
+    view = requests.officer_view(session, requests.get_request(session, officer, request_id))
+    markers = [
+        {"name": clip.camera_name, "lat": clip.location["lat"], "lon": clip.location["lon"]}
+        for clip in view.clips
+        if clip.location and "lat" in clip.location and "lon" in clip.location
+    ]
+    context = {
+        "req": view,
+        "markers": markers,
+        "tile_url": hub.settings.map_tile_url,
+        "can_approve": officer.role == "supervisor" and view.emergency_status == "pending",
+    }
+    return render(request, "officer_request.html", context, user=officer, public_keys=("req",))
+
+
+@router.get("/requests/{request_id}/clips/{event_id}")
+def shared_clip(
+    request_id: EntityId,
+    event_id: EntityId,
+    officer: Officer,
+    session: SessionDep,
+    hub: HubDep,
+    download: Annotated[bool, Query()] = False,
+) -> Response:
+    try:
+        access = evidence.open_clip(
+            hub, session, officer, request_id, event_id, utcnow(), download=download
+        )
+    except evidence.AccessExpired:
+        session.commit()  # the refusal is audited even though the reply is an error
+        raise
+    return FileResponse(
+        access.path,
+        media_type="video/mp4",
+        filename=f"{access.event.id}.mp4",
+        content_disposition_type="attachment" if download else "inline",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+@router.post("/requests/{request_id}/evidence", dependencies=[CSRF])
+def export_evidence(
+    request_id: EntityId, officer: Officer, session: SessionDep, hub: HubDep
+) -> Response:
+    path = evidence.export(hub, session, officer, request_id, utcnow())
+    session.commit()
+    return FileResponse(
+        path,
+        media_type="application/zip",
+        filename=f"evidence-{request_id}.zip",
+        background=BackgroundTask(path.unlink, missing_ok=True),
+    )
+
+
+@router.post("/requests/{request_id}/close", dependencies=[CSRF])
+def close(request_id: EntityId, officer: Officer, session: SessionDep, hub: HubDep) -> Response:
+    requests.close_request(hub, session, officer, request_id, utcnow())
+    return RedirectResponse(f"/officer/requests/{request_id}", status_code=303)
+
+
+@router.post("/requests/{request_id}/approve", dependencies=[CSRF])
+def approve(
+    request_id: EntityId, supervisor: Supervisor, session: SessionDep, hub: HubDep
+) -> Response:
+    requests.approve_emergency(hub, session, supervisor, request_id, utcnow())
+    return RedirectResponse(f"/officer/requests/{request_id}", status_code=303)
+
+
+@router.get("/approvals")
+def approvals(request: Request, supervisor: Supervisor, session: SessionDep) -> Response:
+    views = [requests.officer_view(session, r) for r in requests.list_requests(session, supervisor)]
+    pending = [v for v in views if v.emergency and v.emergency_status == "pending"]
+    return render(
+        request, "officer_requests.html", {"requests": pending, "approvals": True}, user=supervisor
+    )
+
+
+@router.get("/disclosures")
+def disclosures_page(request: Request, officer: Officer, session: SessionDep) -> Response:
+    context = {"items": disclosures.public_for(session, officer.id), "errors": {}, "values": {}}
+    return render(
+        request, "officer_disclosures.html", context, user=officer, public_keys=("items",)
+    )
+
+
+@router.post("/disclosures", dependencies=[CSRF])
+def add_disclosure(
+    request: Request, form: FormFields, officer: Officer, session: SessionDep
+) -> Response:
+    values = {k: form.get(k, "") for k in ("vendor", "what", "value", "currency", "received_on")}
+    try:
+        data = parse_form(DisclosureCreate, values)
+        disclosures.create(session, officer, data)
+    except FormErrors as exc:
+        context = {
+            "items": disclosures.public_for(session, officer.id),
+            "errors": exc.errors,
+            "values": values,
+        }
+        return render(request, "officer_disclosures.html", context, user=officer, status_code=422)
+    return RedirectResponse("/officer/disclosures", status_code=303)

@@ -1,0 +1,146 @@
+"""Police-request pages end to end in-process, on the demo neighbourhood (SQLite and PostgreSQL).
+
+The browser tests (tests/web/test_browser.py) drive the same story in Chromium; these
+check what each page shows and refuses, quickly and on both databases.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from doorstep.demo import SAMPLE_VIDEO
+from doorstep.demo.seed import CENTRE, DEMO_PASSWORD, DemoSeed, seed
+from doorstep.hub.db import utcnow
+from doorstep.hub.models import Event
+from tests.web.test_pages import csrf
+
+
+@pytest.fixture
+def demo(hub_settings) -> tuple[TestClient, DemoSeed]:  # type: ignore[no-untyped-def]
+    from doorstep.hub.app import create_app
+
+    with TestClient(create_app(hub_settings)) as client:
+        yield client, seed(client.app.state.hub, SAMPLE_VIDEO)  # type: ignore[attr-defined]
+
+
+def sign_in(client: TestClient, email: str) -> None:
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    reply = client.post(
+        "/login",
+        data={"csrf_token": csrf(client), "email": email, "password": DEMO_PASSWORD},
+        follow_redirects=False,
+    )
+    assert reply.status_code == 303, reply.text
+
+
+def circle(radius_m: float) -> str:
+    return json.dumps({"type": "Circle", "center": [CENTRE[1], CENTRE[0]], "radius_m": radius_m})
+
+
+def request_form(client: TestClient, area: str, hours_ago: int = 1) -> dict[str, str]:
+    hub = client.app.state.hub  # type: ignore[attr-defined]
+    with hub.sessions() as session:
+        first = session.query(Event).order_by(Event.start_time).first()
+        assert first is not None
+        start = first.start_time - timedelta(minutes=5)
+    return {
+        "csrf_token": csrf(client),
+        "incident_type": "burglary",
+        "case_number": "HP-2026-0042",
+        "reason": "Break-in at number 12; looking for people passing by.",
+        "contact": "olu.adeyemi@harbourside.example",
+        "area": area,
+        "start_time": start.strftime("%Y-%m-%dT%H:%M"),
+        "end_time": (start + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M"),
+    }
+
+
+def test_officer_form_errors_are_shown_next_to_the_field(demo: tuple[TestClient, DemoSeed]) -> None:
+    client, _ = demo
+    sign_in(client, "officer@example.org")
+    too_big = client.post("/officer/new", data=request_form(client, circle(2000)))
+    assert too_big.status_code == 422
+    assert 'id="e-area"' in too_big.text and "draw a smaller area" in too_big.text
+    no_area = client.post("/officer/new", data=request_form(client, ""))
+    assert no_area.status_code == 422 and "Draw the area on the map" in no_area.text
+    future = request_form(client, circle(250))
+    future["end_time"] = (utcnow() + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")
+    reply = client.post("/officer/new", data=future)
+    assert reply.status_code == 422 and "Traceback" not in reply.text
+
+
+def test_request_share_view_export_audit_report(demo: tuple[TestClient, DemoSeed]) -> None:
+    client, seeded = demo
+    sign_in(client, "officer@example.org")
+    created = client.post(
+        "/officer/new", data=request_form(client, circle(250)), follow_redirects=False
+    )
+    assert created.status_code == 303, created.text
+    request_url = created.headers["location"]
+    request_id = request_url.rsplit("/", 1)[1]
+    view = client.get(f"{request_url}?format=json").json()["req"]
+    assert view["cameras_asked"] == len(seeded.cameras) and view["clips_shared"] == 0
+
+    sign_in(client, "ann@example.org")
+    inbox = client.get("/inbox?format=json").json()["items"]
+    assert [item["request_id"] for item in inbox] == [request_id]
+    clips = inbox[0]["clips"]
+    assert clips and all(c["selected"] for c in clips)
+    page = client.get("/inbox")
+    assert "Share selected" in page.text and "HP-2026-0042" in page.text
+    shared = client.post(
+        f"/inbox/{request_id}/decision",
+        data={"csrf_token": csrf(client), "action": "share", "event_ids": [clips[0]["event_id"]]},
+        follow_redirects=False,
+    )
+    assert shared.status_code == 303
+    sign_in(client, "bob@example.org")
+    client.post(
+        f"/inbox/{request_id}/decision", data={"csrf_token": csrf(client), "action": "decline"}
+    )
+
+    sign_in(client, "officer@example.org")
+    view = client.get(f"{request_url}?format=json").json()["req"]
+    assert view["clips_shared"] == 1 and [c["camera_name"] for c in view["clips"]] == [
+        "Ann's front door"
+    ]
+    assert "bob" not in json.dumps(view).lower()
+    clip = client.get(
+        f"/officer/requests/{request_id}/clips/{clips[0]['event_id']}",
+        headers={"Range": "bytes=0-99"},
+    )
+    assert clip.status_code == 206 and len(clip.content) == 100
+    bundle = client.post(
+        f"/officer/requests/{request_id}/evidence", data={"csrf_token": csrf(client)}
+    )
+    assert bundle.status_code == 200
+    assert "manifest.json" in zipfile.ZipFile(io.BytesIO(bundle.content)).namelist()
+
+    sign_in(client, "auditor@example.org")
+    log = client.get("/audit?format=json").json()["rows"]
+    assert {"request.create", "request.share", "request.decline"} <= {r["action"] for r in log}
+    verdict = client.post("/audit/verify", data={"csrf_token": csrf(client)})
+    assert "Chain intact" in verdict.text
+    assert client.get(f"/officer/requests/{request_id}").status_code == 403
+
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    report = client.get("/transparency")
+    assert report.status_code == 200 and "HP-2026-0042" in report.text and "<svg" in report.text
+    assert client.get("/transparency?format=json").json()["summary"][0]["clips_shared"] == 1
+
+
+def test_pages_refuse_the_wrong_role(demo: tuple[TestClient, DemoSeed]) -> None:
+    client, _ = demo
+    sign_in(client, "ann@example.org")
+    assert client.get("/officer/new").status_code == 403
+    assert client.get("/audit").status_code == 403
+    sign_in(client, "officer@example.org")
+    assert client.get("/inbox").status_code == 403
+    assert client.get("/timeline").status_code == 403
+    assert client.get("/officer/approvals").status_code == 403
