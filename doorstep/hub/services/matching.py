@@ -90,4 +90,3 @@ def match(session: Session, area: Area, start: datetime, end: datetime) -> list[
         entry.owner_id = owner_id
         entry.events.append(event)
     return sorted(by_owner.values(), key=lambda m: m.owner_id)
-
