@@ -83,6 +83,9 @@ class Settings(BaseSettings):
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         description="Map tiles for the web pages; empty for a plain background (offline).",
     )
+    map_center: tuple[float, float] = Field(
+        (51.45, -2.597), description="Where the officer's map opens: latitude, longitude."
+    )
     map_attribution: str = Field(
         "&copy; OpenStreetMap contributors", description="Attribution shown on the map."
     )

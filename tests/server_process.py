@@ -22,13 +22,14 @@ def free_port() -> int:
 class ServerProcess:
     """`doorstep serve` in a child process, as a user would start it."""
 
-    def __init__(self, data_dir: Path, database_url: str) -> None:
+    def __init__(self, data_dir: Path, database_url: str, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {
             **os.environ,
             "DOORSTEP_DATA_DIR": str(data_dir),
             "DOORSTEP_DATABASE_URL": database_url,
+            **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -69,4 +70,8 @@ class ServerProcess:
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
             self.process.terminate()
-            self.process.wait(timeout=10)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)

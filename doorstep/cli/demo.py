@@ -97,7 +97,13 @@ def demo(data_dir: Path, host: str, port: int, live_cameras: int) -> None:
     seeded = seed(hub, SAMPLE_VIDEO)
     url = f"http://{host}:{port}"
     server = uvicorn.Server(
-        uvicorn.Config(create_app(hub=hub), host=host, port=port, log_level="warning")
+        uvicorn.Config(
+            create_app(hub=hub),
+            host=host,
+            port=port,
+            log_level="warning",
+            timeout_graceful_shutdown=3,
+        )
     )
     stop = threading.Event()
 

@@ -60,7 +60,14 @@ def serve(
     settings = settings_from(data_dir, database_url, host=host, port=port)
     app = create_app(settings)
     click.echo(f"Doorstep hub on http://{settings.host}:{settings.port}  (API docs: /docs)")
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=log_level)
+    # Live pages hold server-sent-event streams open: don't let them block a shutdown.
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=log_level,
+        timeout_graceful_shutdown=3,
+    )
 
 
 @click.group()

@@ -41,6 +41,7 @@ def form_context(hub: HubDep, values: dict[str, str], errors: dict[str, str]) ->
         "max_sq_mi": settings.request_max_area_sq_mi,
         "tile_url": settings.map_tile_url,
         "attribution": settings.map_attribution,
+        "centre": list(settings.map_center),
     }
 
 

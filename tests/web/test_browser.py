@@ -1,0 +1,257 @@
+"""The whole story in real Chromium against a real `doorstep serve`, with a screenshot per page.
+
+Debian's Chromium (/usr/bin/chromium, installed by scripts/install) is driven by
+Playwright; no browser is downloaded. Map tiles are switched off (the machine is
+offline), which is also how the map must work without a network.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import uuid
+import zipfile
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import IN_CI, REPO_ROOT
+from tests.server_process import ServerProcess
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO_ROOT / "test-artifacts" / "browser"
+PASSWORD = "correct horse battery"
+CENTRE = (51.45, -2.597)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail("Chromium is missing; scripts/install installs it with apt-get")
+        pytest.skip("Chromium not installed (scripts/install installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[ServerProcess]:
+    data = tmp_path / "data"
+    server = ServerProcess(data, f"sqlite:///{data / 'hub.db'}", DOORSTEP_MAP_TILE_URL="")
+    data.mkdir()
+    server.start()
+    yield server
+    server.stop()
+
+
+def add_user(server: ServerProcess, email: str, role: str, agency: str | None = None) -> None:
+    args = [
+        sys.executable,
+        "-m",
+        "doorstep",
+        "user",
+        "add",
+        email,
+        "--role",
+        role,
+        "--password-stdin",
+    ]
+    if agency:
+        args += ["--agency", agency]
+    done = subprocess.run(
+        args, input=PASSWORD + "\n", env=server.env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def shot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def sign_in(context: object, base: str, email: str) -> object:
+    page = context.new_page()  # type: ignore[attr-defined]
+    page.goto(f"{base}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    return page
+
+
+def upload_event(base: str, key: str, clip: Path, snapshot: bytes, start: datetime) -> str:
+    event_id = str(uuid.uuid4())
+    auth = {"Authorization": f"Bearer {key}"}
+    body = {
+        "id": event_id,
+        "start_time": start.isoformat(),
+        "end_time": (start + timedelta(seconds=79)).isoformat(),
+        "label": "person",
+        "score": 0.9,
+    }
+    assert httpx.post(f"{base}/api/v1/ingest/events", json=body, headers=auth).status_code == 201
+    for kind, data in (("clip", clip.read_bytes()), ("snapshot", snapshot)):
+        headers = {**auth, "X-Content-SHA256": hashlib.sha256(data).hexdigest()}
+        reply = httpx.put(
+            f"{base}/api/v1/ingest/events/{event_id}/{kind}",
+            content=data,
+            headers=headers,
+            timeout=60,
+        )
+        assert reply.status_code == 201, reply.text
+    return event_id
+
+
+def first_frame_jpeg(video: Path) -> bytes:
+    import av
+    import cv2
+
+    with av.open(str(video)) as container:
+        frame = next(container.decode(video=0))
+        ok, jpeg = cv2.imencode(".jpg", frame.to_ndarray(format="bgr24"))
+    assert ok
+    return jpeg.tobytes()
+
+
+def test_the_whole_story_in_chromium(
+    browser: object, hub: ServerProcess, media_dir: Path, tmp_path: Path
+) -> None:
+    base = hub.url
+    clip = media_dir / "pets09-s2l1" / "vtest_h264.mp4"
+    owner_ctx = browser.new_context(viewport={"width": 390, "height": 844})  # type: ignore[attr-defined]
+
+    # Owner: bad sign-up first (message beside the field), then a good one.
+    page = owner_ctx.new_page()
+    page.goto(f"{base}/signup")
+    page.get_by_label("Your name").fill("Ann")
+    page.get_by_label("Email").fill("ann@example.org")
+    page.get_by_label("Password").fill("short")
+    page.get_by_role("button", name="Create account").click()
+    assert page.locator("#e-password").is_visible()
+    shot(page, "01-signup-error")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    page.wait_for_url("**/cameras")
+
+    # Add a camera at the centre of the neighbourhood; its key is shown once.
+    page.get_by_label("Name").fill("Front door")
+    page.get_by_label("Latitude").fill(str(CENTRE[0]))
+    page.get_by_label("Longitude").fill(str(CENTRE[1]))
+    page.get_by_role("button", name="Add camera").click()
+    command = page.locator("#agent-command").inner_text()
+    key = command.split("--camera-key ")[1].strip()
+    shot(page, "02-cameras")
+
+    # An event arrives while the owner watches the timeline: a live toast appears.
+    page.goto(f"{base}/timeline")
+    page.wait_for_timeout(500)
+    start = datetime.now(UTC) - timedelta(hours=2)
+    event_id = upload_event(base, key, clip, first_frame_jpeg(clip), start)
+    page.locator(".toast").first.wait_for(timeout=10_000)
+    assert "Front door" in page.locator(".toast").first.inner_text()
+    page.reload()
+    shot(page, "03-timeline")
+
+    # The clip plays and seeks (Range requests).
+    page.goto(f"{base}/events/{event_id}")
+    video = page.locator("video#clip")
+    page.wait_for_function("document.querySelector('video#clip').readyState >= 1", timeout=20_000)
+    duration = video.evaluate("v => v.duration")
+    assert duration > 60
+    video.evaluate("v => { v.muted = true; v.currentTime = 40; }")
+    page.wait_for_function(
+        "Math.abs(document.querySelector('video#clip').currentTime - 40) < 1", timeout=20_000
+    )
+    shot(page, "04-event-player")
+
+    # Officer draws an area on the map and submits.
+    add_user(hub, "officer@example.org", "officer", "Harbourside Police")
+    add_user(hub, "auditor@example.org", "auditor")
+    officer_ctx = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    officer = sign_in(officer_ctx, base, "officer@example.org")
+    officer.goto(f"{base}/officer/new")
+    box = officer.locator("#draw-map").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    for dx, dy in ((-150, -120), (150, -120), (150, 120), (-150, 120)):
+        officer.mouse.click(cx + dx, cy + dy)
+        officer.wait_for_timeout(150)
+    readout = officer.locator("#area-readout")
+    assert "sq mi" in readout.inner_text() and "good" in (readout.get_attribute("class") or "")
+    officer.get_by_label("Case number").fill("HP-2026-0042")
+    officer.get_by_label("Reason").fill("Break-in at number 12; looking for people passing by.")
+    officer.get_by_label("Contact for owners").fill("olu@harbourside.example")
+    fmt = "%Y-%m-%dT%H:%M"
+    officer.get_by_label("Window start (UTC)").fill((start - timedelta(minutes=30)).strftime(fmt))
+    officer.get_by_label("Window end (UTC)").fill((start + timedelta(minutes=60)).strftime(fmt))
+    shot(officer, "05-officer-draw")
+    officer.get_by_role("button", name="Send request").click()
+    officer.wait_for_url("**/officer/requests/*")
+    assert officer.locator("#cameras-asked").inner_text() == "1"
+    request_url = officer.url
+    shot(officer, "06-officer-request")
+
+    # The owner shares from the inbox.
+    page.goto(f"{base}/inbox")
+    assert page.locator(f"#clip-{event_id}").is_checked()
+    shot(page, "07-owner-inbox")
+    page.get_by_role("button", name="Share selected").click()
+    page.wait_for_load_state()
+    assert "shared" in page.locator("section.card").first.inner_text()
+
+    # The officer sees the clip and downloads the evidence bundle.
+    officer.goto(request_url)
+    assert officer.locator("#clips-shared").inner_text() == "1"
+    officer.wait_for_function(
+        "document.querySelector('#shared-clips video').readyState >= 1", timeout=20_000
+    )
+    shot(officer, "08-officer-shared-clip")
+    with officer.expect_download() as download_info:
+        officer.get_by_role("button", name="Export signed evidence bundle").click()
+    bundle = tmp_path / "bundle.zip"
+    download_info.value.save_as(bundle)
+    assert "manifest.json" in zipfile.ZipFile(bundle).namelist()
+    pem = tmp_path / "hub.pub"
+    pem.write_text(httpx.get(f"{base}/api/v1/keys/hub.pub").text)
+    verified = subprocess.run(
+        [sys.executable, "-m", "doorstep", "evidence", "verify", str(bundle), "--key", str(pem)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=hub.env,
+    )
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    # The public report shows the request.
+    public = browser.new_context().new_page()  # type: ignore[attr-defined]
+    public.goto(f"{base}/transparency")
+    assert "HP-2026-0042" in public.locator("#requests").inner_text()
+    assert public.locator("figure svg").count() == 2
+    shot(public, "09-transparency")
+
+    # The auditor verifies the chain.
+    auditor = sign_in(browser.new_context(), base, "auditor@example.org")  # type: ignore[attr-defined]
+    auditor.goto(f"{base}/audit")
+    auditor.get_by_role("button", name="Verify chain").click()
+    assert "Chain intact" in auditor.locator("#verdict").inner_text()
+    shot(auditor, "10-audit-verified")
+    assert os.listdir(ARTIFACTS)
