@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +39,12 @@ class AgentConfig(BaseSettings):
         "camera",
         pattern=r"^[A-Za-z0-9_-]{1,64}$",
         description="Camera name used in MQTT topics and Home Assistant entities.",
+    )
+    clock: Literal["auto", "wall", "file"] = Field(
+        "auto",
+        description="Event times: 'file' maps a file's stream time onto its modification "
+        "time (re-runs give the same events, ids and times); 'wall' uses the time of "
+        "decoding, as a live camera does; 'auto' is 'file' for files, 'wall' for streams.",
     )
     hub_url: str | None = Field(
         None, description="Base URL of the hub (e.g. http://hub:8000); none queues only."
@@ -187,3 +193,22 @@ def load_config(path: Path | None = None, **overrides: Any) -> AgentConfig:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "config"
         raise InvalidInput(f"invalid setting {where}: {first['msg']}", field=where) from None
+
+
+HUB_MANAGED = ("zones", "masks", "webhook_urls")
+
+
+def with_hub_settings(config: AgentConfig, remote: dict[str, Any]) -> AgentConfig:
+    """Take the owner's zones, masks and webhooks from the hub where the local config has none.
+
+    What the agent's own file or flags set always wins: the person at the camera
+    can override the hub.
+    """
+    updates = {
+        key: remote[key]
+        for key in HUB_MANAGED
+        if remote.get(key) and not getattr(config, key) and key not in config.model_fields_set
+    }
+    if not updates:
+        return config
+    return AgentConfig(**{**config.model_dump(exclude_unset=True), **updates})

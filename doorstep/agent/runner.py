@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass, field
 
 import av
+import httpx
 from av.packet import Packet
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
@@ -29,7 +30,7 @@ from doorstep.agent.clips import (
     snapshot_jpeg,
     write_bytes_atomic,
 )
-from doorstep.agent.config import AgentConfig
+from doorstep.agent.config import AgentConfig, with_hub_settings
 from doorstep.agent.events import Event, EventTracker
 from doorstep.agent.motion import MotionDetector, MotionResult, grey_thumbnail
 from doorstep.agent.notify import (
@@ -161,7 +162,10 @@ class Agent:
         zone_box = (x0 / aw, y0 / ah, (x1 - x0) / aw, (y1 - y0) / ah)
         wall_base = self._file_wall_base()
         tracker = EventTracker(
-            self.source.identity, wall_base or 0.0, config.event_gap, config.motion_min_frames
+            f"{config.camera}|{self.source.identity}",  # two cameras never share an event id
+            wall_base or 0.0,
+            config.event_gap,
+            config.motion_min_frames,
         )
         ring = PacketRing(config.pre_roll)
         period = 1.0 / config.analysis_fps
@@ -218,7 +222,7 @@ class Agent:
 
     def _file_wall_base(self) -> float | None:
         """Files map stream time onto their modification time, so re-runs give equal ids."""
-        if self.source.live:
+        if self.source.live or self.config.clock == "wall":
             return None
         try:
             return os.stat(getattr(self.source, "url", "")).st_mtime
@@ -324,6 +328,15 @@ class Agent:
             self.outbox.put_file(event.id, "snapshot", dest, sha, len(data))
 
 
+def fetch_hub_settings(config: AgentConfig, client: HubClient) -> AgentConfig:
+    """Apply the zones and masks the owner drew on the hub; the hub being down is no error."""
+    try:
+        return with_hub_settings(config, client.get_config())
+    except (httpx.HTTPError, ValueError) as exc:
+        log.info("no camera settings from the hub (%s); using the local ones", exc)
+        return config
+
+
 def run_agent(
     config: AgentConfig,
     source_url: str,
@@ -336,12 +349,9 @@ def run_agent(
     outbox = Outbox(config.data_dir)
     uploader: Uploader | None = None
     if config.hub_url:
-        uploader = Uploader(
-            outbox,
-            HubClient(config.hub_url, config.camera_key),
-            config.retry_initial,
-            config.retry_max,
-        )
+        client = HubClient(config.hub_url, config.camera_key)
+        config = fetch_hub_settings(config, client)
+        uploader = Uploader(outbox, client, config.retry_initial, config.retry_max)
         uploader.start()
     own_notifier = notifier is None
     notifier = notifier or build_notifier(config)

@@ -42,6 +42,13 @@ class HubClient:
             headers={"X-Content-SHA256": sha256, "Content-Type": CONTENT_TYPES[kind]},
         )
 
+    def get_config(self) -> dict[str, object]:
+        """The zones, masks and webhooks the owner saved on the hub for this camera."""
+        reply = self._http.get("/config")
+        reply.raise_for_status()
+        data = reply.json()
+        return data if isinstance(data, dict) else {}
+
     def close(self) -> None:
         self._http.close()
 

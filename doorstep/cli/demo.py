@@ -50,6 +50,7 @@ def run_live_cameras(
             hub_url=url,
             camera_key=camera.key,  # type: ignore[attr-defined]
             data_dir=data_dir / "agents" / camera.camera_id,  # type: ignore[attr-defined]
+            clock="wall",  # a replayed file stands in for a live camera: events happen now
         )
         while not stop.is_set():
             run_agent(config, str(video), realtime=True, stop=stop)

@@ -43,3 +43,20 @@ def test_file_then_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "agent.toml").write_text('camera = "porch"\npre_roll = 2.5\n')
     config = load_config(tmp_path / "agent.toml")
     assert (config.camera, config.pre_roll, config.event_gap) == ("porch", 2.5, 3.0)
+
+
+def test_hub_zones_apply_unless_the_agent_sets_its_own() -> None:
+    from doorstep.agent.config import load_config, with_hub_settings
+
+    remote = {"zones": [[[0, 0], [1, 0], [1, 1]]], "masks": [[[0, 0], [0.1, 0], [0.1, 0.1]]]}
+
+    def as_lists(polygons: list) -> list:
+        return [[list(map(float, point)) for point in polygon] for polygon in polygons]
+
+    plain = with_hub_settings(load_config(), remote)
+    assert as_lists(plain.zones) == as_lists(remote["zones"])
+    assert as_lists(plain.masks) == as_lists(remote["masks"])
+    local_zone = [[[0.5, 0.5], [1, 0.5], [1, 1]]]
+    own = with_hub_settings(load_config(zones=local_zone), remote)
+    assert as_lists(own.zones) == as_lists(local_zone)
+    assert as_lists(own.masks) == as_lists(remote["masks"])
