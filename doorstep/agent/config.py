@@ -7,6 +7,7 @@ docs/agent.md, which a test keeps in step with this model.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from pathlib import Path
@@ -165,6 +166,17 @@ class AgentConfig(BaseSettings):
             raise ValueError("webhook_urls need a webhook_secret to sign with")
         return self
 
+    @property
+    def id_scope(self) -> str:
+        """What makes this camera's event ids its own: its key, else its name.
+
+        Local settings only, never what the hub sends, so ids stay the same whether
+        or not the hub answered when the agent started.
+        """
+        if self.camera_key:
+            return hashlib.sha256(self.camera_key.encode()).hexdigest()[:16]
+        return self.camera
+
 
 def read_config_file(path: Path) -> dict[str, Any]:
     """Read a JSON or TOML file of settings (the same names as the fields)."""
@@ -195,11 +207,14 @@ def load_config(path: Path | None = None, **overrides: Any) -> AgentConfig:
         raise InvalidInput(f"invalid setting {where}: {first['msg']}", field=where) from None
 
 
-HUB_MANAGED = ("zones", "masks", "webhook_urls")
+HUB_MANAGED = ("zones", "masks", "webhook_urls", "webhook_secret")
 
 
 def with_hub_settings(config: AgentConfig, remote: dict[str, Any]) -> AgentConfig:
     """Take the owner's zones, masks and webhooks from the hub where the local config has none.
+
+    The camera's MQTT name becomes its hub id unless set locally, so the topics match
+    the ones the owner's camera page shows.
 
     What the agent's own file or flags set always wins: the person at the camera
     can override the hub.
@@ -209,6 +224,11 @@ def with_hub_settings(config: AgentConfig, remote: dict[str, Any]) -> AgentConfi
         for key in HUB_MANAGED
         if remote.get(key) and not getattr(config, key) and key not in config.model_fields_set
     }
+    if remote.get("camera_id") and "camera" not in config.model_fields_set:
+        updates["camera"] = remote["camera_id"]  # the topics the owner's camera page lists
     if not updates:
         return config
-    return AgentConfig(**{**config.model_dump(exclude_unset=True), **updates})
+    try:
+        return AgentConfig(**{**config.model_dump(exclude_unset=True), **updates})
+    except ValidationError as exc:
+        raise InvalidInput(f"the camera's settings on the hub are not usable here: {exc}") from None

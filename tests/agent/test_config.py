@@ -60,3 +60,6 @@ def test_hub_zones_apply_unless_the_agent_sets_its_own() -> None:
     own = with_hub_settings(load_config(zones=local_zone), remote)
     assert as_lists(own.zones) == as_lists(local_zone)
     assert as_lists(own.masks) == as_lists(remote["masks"])
+    named = with_hub_settings(load_config(), {"camera_id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11"})
+    assert named.camera == "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11"
+    assert with_hub_settings(load_config(camera="porch"), {"camera_id": "x-1"}).camera == "porch"

@@ -184,6 +184,23 @@ def test_the_whole_story_in_chromium(
     )
     shot(page, "04-event-player")
 
+    # The zone editor draws a privacy mask on the latest snapshot and saves it for the agent.
+    page.goto(f"{base}/cameras")
+    page.get_by_role("link", name="Front door").click()
+    page.get_by_label("Drawing").select_option("masks")
+    page.locator("#zone-editor").scroll_into_view_if_needed()
+    editor = page.locator("#zone-editor").bounding_box()
+    for fx, fy in ((0.1, 0.1), (0.4, 0.1), (0.4, 0.4)):
+        page.mouse.click(editor["x"] + editor["width"] * fx, editor["y"] + editor["height"] * fy)
+    page.get_by_role("button", name="Finish polygon").click()
+    page.get_by_role("button", name="Save zones").click()
+    page.get_by_text("Saved.").wait_for()
+    shot(page, "05-zone-editor")
+    config = httpx.get(
+        f"{base}/api/v1/ingest/config", headers={"Authorization": f"Bearer {key}"}
+    ).json()
+    assert len(config["masks"]) == 1 and len(config["masks"][0]) == 3
+
     # Officer draws an area on the map and submits.
     add_user(hub, "officer@example.org", "officer", "Harbourside Police")
     add_user(hub, "auditor@example.org", "auditor")
@@ -203,17 +220,17 @@ def test_the_whole_story_in_chromium(
     fmt = "%Y-%m-%dT%H:%M"
     officer.get_by_label("Window start (UTC)").fill((start - timedelta(minutes=30)).strftime(fmt))
     officer.get_by_label("Window end (UTC)").fill((start + timedelta(minutes=60)).strftime(fmt))
-    shot(officer, "05-officer-draw")
+    shot(officer, "06-officer-draw")
     officer.get_by_role("button", name="Send request").click()
     officer.wait_for_url("**/officer/requests/*")
     assert officer.locator("#cameras-asked").inner_text() == "1"
     request_url = officer.url
-    shot(officer, "06-officer-request")
+    shot(officer, "07-officer-request")
 
     # The owner shares from the inbox.
     page.goto(f"{base}/inbox")
     assert page.locator(f"#clip-{event_id}").is_checked()
-    shot(page, "07-owner-inbox")
+    shot(page, "08-owner-inbox")
     page.get_by_role("button", name="Share selected").click()
     page.wait_for_load_state()
     assert "shared" in page.locator("section.card").first.inner_text()
@@ -224,7 +241,7 @@ def test_the_whole_story_in_chromium(
     officer.wait_for_function(
         "document.querySelector('#shared-clips video').readyState >= 1", timeout=20_000
     )
-    shot(officer, "08-officer-shared-clip")
+    shot(officer, "09-officer-shared-clip")
     with officer.expect_download() as download_info:
         officer.get_by_role("button", name="Export signed evidence bundle").click()
     bundle = tmp_path / "bundle.zip"
@@ -246,12 +263,12 @@ def test_the_whole_story_in_chromium(
     public.goto(f"{base}/transparency")
     assert "HP-2026-0042" in public.locator("#requests").inner_text()
     assert public.locator("figure svg").count() == 2
-    shot(public, "09-transparency")
+    shot(public, "10-transparency")
 
     # The auditor verifies the chain.
     auditor = sign_in(browser.new_context(), base, "auditor@example.org")  # type: ignore[attr-defined]
     auditor.goto(f"{base}/audit")
     auditor.get_by_role("button", name="Verify chain").click()
     assert "Chain intact" in auditor.locator("#verdict").inner_text()
-    shot(auditor, "10-audit-verified")
+    shot(auditor, "11-audit-verified")
     assert os.listdir(ARTIFACTS)

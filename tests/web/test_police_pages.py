@@ -144,3 +144,41 @@ def test_pages_refuse_the_wrong_role(demo: tuple[TestClient, DemoSeed]) -> None:
     assert client.get("/inbox").status_code == 403
     assert client.get("/timeline").status_code == 403
     assert client.get("/officer/approvals").status_code == 403
+
+
+def test_emergency_request_needs_the_supervisors_approval_page(
+    demo: tuple[TestClient, DemoSeed],
+) -> None:
+    client, _ = demo
+    sign_in(client, "officer@example.org")
+    form = {**request_form(client, circle(250)), "emergency": "on"}
+    missing = client.post("/officer/new", data=form)
+    assert missing.status_code == 422 and "justification" in missing.text.lower()
+    form["justification"] = "A child is missing; last seen on this street an hour ago."
+    created = client.post("/officer/new", data=form, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    request_id = created.headers["location"].rsplit("/", 1)[1]
+    view = client.get(f"/officer/requests/{request_id}?format=json").json()["req"]
+    assert view["emergency_status"] == "pending" and view["clips"] == []
+    assert "Approve emergency access" not in client.get(f"/officer/requests/{request_id}").text
+
+    sign_in(client, "supervisor@example.org")
+    pending = client.get("/officer/approvals")
+    assert request_id in pending.text
+    page = client.get(f"/officer/requests/{request_id}")
+    assert "Approve emergency access" in page.text
+    approved = client.post(
+        f"/officer/requests/{request_id}/approve",
+        data={"csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert approved.status_code == 303
+    view = client.get(f"/officer/requests/{request_id}?format=json").json()["req"]
+    assert view["emergency_status"] == "approved" and view["clips"]
+    assert all(clip["via"] == "emergency" for clip in view["clips"])
+
+    sign_in(client, "ann@example.org")
+    inbox = client.get("/inbox?format=json").json()["items"]
+    assert [item["emergency"] for item in inbox] == [True]
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    assert "emergency" in client.get("/transparency").text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -152,6 +153,8 @@ def save_camera(
         }
         return render(request, "camera.html", context, user=owner, status_code=422)
     config = {**(camera.agent_config or {}), "webhook_urls": data.webhook_urls.split()}
+    if config["webhook_urls"] and not config.get("webhook_secret"):
+        config["webhook_secret"] = secrets.token_urlsafe(32)  # the agent signs with it
     update = CameraUpdate(
         name=data.name,
         retention_days=data.retention_days,
