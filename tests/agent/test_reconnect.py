@@ -1,0 +1,83 @@
+"""A live source that drops is reconnected with backoff, and detection goes on.
+
+The camera is a real HTTP server streaming MPEG-TS (the traffic footage remuxed by
+FFmpeg); its first connection is cut at 40 % and the next ones play in full.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from doorstep.agent.config import load_config
+from doorstep.agent.runner import run_agent
+from tests.agent.conftest import TRAFFIC_ZONE
+
+
+class FlakyCamera(ThreadingHTTPServer):
+    def __init__(self, stream: bytes) -> None:
+        super().__init__(("127.0.0.1", 0), CameraHandler)
+        self.stream = stream
+        self.connections = 0
+
+
+class CameraHandler(BaseHTTPRequestHandler):
+    server: FlakyCamera
+
+    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+        self.server.connections += 1
+        data = self.server.stream
+        if self.server.connections == 1:
+            data = data[: int(len(data) * 0.4)]  # the network drops mid-stream
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp2t")
+        self.end_headers()
+        for start in range(0, len(data), 65536):
+            self.wfile.write(data[start : start + 65536])
+        self.close_connection = True
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@pytest.fixture
+def camera(traffic: Path, tmp_path: Path) -> Iterator[FlakyCamera]:
+    ts = tmp_path / "traffic.ts"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(traffic), "-c", "copy", "-f", "mpegts", str(ts)],
+        check=True,
+        timeout=60,
+    )
+    server = FlakyCamera(ts.read_bytes())
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def test_dropped_stream_is_reconnected_and_detection_goes_on(
+    camera: FlakyCamera, tmp_path: Path
+) -> None:
+    config = load_config(
+        zones=[TRAFFIC_ZONE], event_gap=2.0, data_dir=tmp_path / "agent", reconnect_max=2.0
+    )
+    url = f"http://127.0.0.1:{camera.server_address[1]}/stream.ts"
+    stop = threading.Event()
+    results = []
+    runner = threading.Thread(target=lambda: results.append(run_agent(config, url, stop=stop)))
+    runner.start()
+    deadline = time.monotonic() + 120
+    while camera.connections < 3 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    stop.set()
+    runner.join(60)
+    assert camera.connections >= 3, "the agent did not reconnect after the stream dropped"
+    result = results[0]
+    assert result.error is None  # a live source reconnects instead of failing
+    assert len(result.events) >= 4  # the cut first pass plus a whole second pass (3 events)
