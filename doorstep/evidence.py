@@ -53,6 +53,7 @@ from typing import IO, Any
 
 from doorstep.audit_chain import AuditEntry, compute_hash, format_time
 from doorstep.errors import IntegrityError, InvalidInput
+from doorstep.fsutil import fsync_dir
 from doorstep.signing import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -130,7 +131,7 @@ def build_bundle(
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
-    _fsync_dir(out.parent)
+    fsync_dir(out.parent)
     return BundleInfo(out, hashlib.sha256(manifest_bytes).hexdigest(), len(clips))
 
 
@@ -255,14 +256,6 @@ def _jsonable(value: object) -> object:
 def _zip_time(value: datetime) -> tuple[int, int, int, int, int, int]:
     utc = value.astimezone(UTC) if value.tzinfo else value
     return (max(utc.year, 1980), utc.month, utc.day, utc.hour, utc.minute, utc.second)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 # --- verifying ---------------------------------------------------------------

@@ -30,6 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from doorstep.errors import InvalidInput
+from doorstep.fsutil import fsync_dir
 
 __all__ = [
     "Ed25519PrivateKey",
@@ -117,12 +118,4 @@ def _create_key_file(path: Path) -> None:
             os.link(tmp, path)
     finally:
         os.unlink(tmp)
-    _fsync_dir(path.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    fsync_dir(path.parent)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.errors import Forbidden, NotAuthenticated
 from doorstep.hub.context import Hub
+from doorstep.hub.db import session_scope
 from doorstep.hub.models import Camera, Role, User
 from doorstep.hub.schemas import UUID_PATTERN
 from doorstep.hub.services.accounts import user_for_token
@@ -30,18 +31,14 @@ HubDep = Annotated[Hub, Depends(get_hub)]
 
 
 def get_session(hub: HubDep) -> Iterator[Session]:
-    session = hub.sessions()
-    try:
+    """One transaction per request: committed when the handler succeeds."""
+    with session_scope(hub.sessions) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the reply is sent, so a client
+# that acts on a 201 always finds what it created (and a failed commit is an error).
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 

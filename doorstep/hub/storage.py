@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Protocol
 
 from doorstep.errors import IntegrityError, InvalidInput, NotFound, TooLarge
+from doorstep.fsutil import fsync_dir
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
@@ -95,7 +96,7 @@ class LocalBlobStorage:
                 )
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(temp, final)
-            _fsync_dir(final.parent)
+            fsync_dir(final.parent)
             return size
         finally:
             temp.unlink(missing_ok=True)
@@ -111,11 +112,3 @@ class LocalBlobStorage:
 
     def iter_blobs(self) -> Iterator[Path]:
         return (p for p in self.blobs.glob("*/*/*") if p.is_file())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -202,3 +202,53 @@ def test_concurrent_first_uploads_of_one_event_make_one_event(api: Api) -> None:
         thread.join(30)
     assert sorted(results) == [False, True]
     assert api.client.get("/api/v1/events", headers=bearer(token)).json()["total"] == 1
+
+
+def test_reply_is_sent_only_after_the_commit(api: Api) -> None:
+    """At the moment the 201 starts, another connection already sees the new event."""
+    import asyncio
+    import json
+    import uuid
+    from datetime import UTC, datetime
+
+    from doorstep.hub.models import Event
+
+    key = api.camera(api.signup("ann@example.org"))["api_key"]
+    app = api.client.app
+    hub = app.state.hub
+    event_id = str(uuid.uuid4())
+    body = json.dumps({"id": event_id, "start_time": datetime.now(UTC).isoformat()}).encode()
+    seen_at_reply: list[bool] = []
+
+    def committed() -> bool:
+        with hub.sessions() as other:
+            return other.get(Event, event_id) is not None
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            assert message["status"] == 201
+            seen_at_reply.append(await asyncio.to_thread(committed))
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/v1/ingest/events",
+        "raw_path": b"/api/v1/ingest/events",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"testserver"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {key}".encode()),
+        ],
+        "client": ("127.0.0.1", 1234),
+        "server": ("testserver", 80),
+    }
+    asyncio.run(app(scope, receive, send))
+    assert seen_at_reply == [True]

@@ -96,7 +96,12 @@ def test_request_share_view_export_audit_report(demo: tuple[TestClient, DemoSeed
     assert "Share selected" in page.text and "HP-2026-0042" in page.text
     shared = client.post(
         f"/inbox/{request_id}/decision",
-        data={"csrf_token": csrf(client), "action": "share", "event_ids": [clips[0]["event_id"]]},
+        data={
+            "csrf_token": csrf(client),
+            "action": "share",
+            "event_ids": [clips[0]["event_id"]],
+            "share_location": "on",
+        },
         follow_redirects=False,
     )
     assert shared.status_code == 303
@@ -111,6 +116,8 @@ def test_request_share_view_export_audit_report(demo: tuple[TestClient, DemoSeed
         "Ann's front door"
     ]
     assert "bob" not in json.dumps(view).lower()
+    assert view["clips"][0]["location"] is not None  # Ann chose to share where her camera is
+    assert "data-markers='[]'" not in client.get(request_url).text
     clip = client.get(
         f"/officer/requests/{request_id}/clips/{clips[0]['event_id']}",
         headers={"Range": "bytes=0-99"},

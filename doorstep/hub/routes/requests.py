@@ -9,10 +9,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
+from doorstep.hub.context import Hub
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import CurrentUser, EntityId, HubDep, SessionDep
+from doorstep.hub.models import User
 from doorstep.hub.schemas_requests import RequestCreate, RequestOfficerView
 from doorstep.hub.services import evidence, requests
 
@@ -70,6 +73,21 @@ def get_shared_clip(
     download: Annotated[bool, Query(description="Attachment (download) or inline (view).")] = False,
 ) -> FileResponse:
     """A shared clip; logged as a view or download. 410 once access has expired."""
+    return shared_clip_response(hub, session, user, request_id, event_id, download=download)
+
+
+@router.post("/{request_id}/evidence", response_class=FileResponse)
+def export_evidence(
+    request_id: EntityId, user: CurrentUser, session: SessionDep, hub: HubDep
+) -> FileResponse:
+    """A signed ZIP of the shared clips with manifest and audit rows; ends their expiry."""
+    return evidence_response(hub, session, user, request_id)
+
+
+def shared_clip_response(
+    hub: Hub, session: Session, user: User, request_id: str, event_id: str, *, download: bool
+) -> FileResponse:
+    """Serve a shared clip to an officer (API and pages alike); every fetch is audited."""
     try:
         access = evidence.open_clip(
             hub, session, user, request_id, event_id, utcnow(), download=download
@@ -86,13 +104,10 @@ def get_shared_clip(
     )
 
 
-@router.post("/{request_id}/evidence", response_class=FileResponse)
-def export_evidence(
-    request_id: EntityId, user: CurrentUser, session: SessionDep, hub: HubDep
-) -> FileResponse:
-    """A signed ZIP of the shared clips with manifest and audit rows; ends their expiry."""
+def evidence_response(hub: Hub, session: Session, user: User, request_id: str) -> FileResponse:
+    """Export the signed bundle; the export is committed before the bundle leaves the hub."""
     path = evidence.export(hub, session, user, request_id, utcnow())
-    session.commit()  # the export is recorded before the bundle leaves the hub
+    session.commit()
     return FileResponse(
         path,
         media_type="application/zip",

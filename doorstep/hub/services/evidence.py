@@ -25,7 +25,12 @@ from doorstep.hub.db import new_id
 from doorstep.hub.models import AGENCY_ROLES, Agency, Camera, Event, User
 from doorstep.hub.models_requests import PoliceRequest, RequestClip, RequestRecipient
 from doorstep.hub.services import audit
-from doorstep.hub.services.requests import audit_record, get_request, subject_of
+from doorstep.hub.services.requests import (
+    audit_record,
+    get_request,
+    shared_clip_rows,
+    subject_of,
+)
 
 BUNDLE_ACTIONS = (
     "request.create",
@@ -128,20 +133,8 @@ def open_clip(
 def export(hub: Hub, session: Session, user: User, request_id: str, now: datetime) -> Path:
     """Write a signed bundle of every clip still accessible; mark them exported."""
     request = _officer_request(session, user, request_id)
-    rows = session.execute(
-        select(RequestClip, Event, Camera, RequestRecipient)
-        .join(Event, Event.id == RequestClip.event_id)
-        .join(Camera, Camera.id == RequestClip.camera_id)
-        .join(RequestRecipient, RequestRecipient.id == RequestClip.recipient_id)
-        .where(
-            RequestClip.request_id == request.id,
-            RequestClip.shared.is_(True),
-            RequestClip.revoked_at.is_(None),
-            Event.clip_sha256.is_not(None),
-        )
-        .order_by(Event.start_time, Event.id)
-    ).all()
-    usable = [r for r in rows if not expired(r[0], now)]
+    rows = shared_clip_rows(session, request)
+    usable = [r for r in rows if r[1].clip_sha256 is not None and not expired(r[0], now)]
     if not usable:
         raise Conflict("no shared clip of this request is available to export")
     clips = [

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from doorstep import geo
 from doorstep.errors import Conflict, Forbidden, InvalidInput, NotFound
 from doorstep.hub.context import Hub
+from doorstep.hub.db import new_id
 from doorstep.hub.models import AGENCY_ROLES, Agency, Camera, Event, Role, User
 from doorstep.hub.models_requests import (
     Decision,
@@ -169,17 +170,25 @@ def _fan_out(
     emergency: bool,
     settings_days: int,
 ) -> None:
-    """An inbox entry per owner with exactly the matching clips, and a notification."""
-    for m in matches:
-        recipient = RequestRecipient(
+    """An inbox entry per owner with exactly the matching clips, and a notification.
+
+    Ids are assigned here rather than by a flush per owner, so reaching 10,000 owners
+    is one batch of inserts, not 10,000 round trips inside the officer's request.
+    """
+    recipients = [
+        RequestRecipient(
+            id=new_id(),
             request_id=request.id,
             owner_id=m.owner_id,
             decision=Decision.emergency if emergency else Decision.pending,
             decided_at=now if emergency else None,
             created_at=now,
         )
-        session.add(recipient)
-        session.flush()
+        for m in matches
+    ]
+    session.add_all(recipients)
+    session.flush()  # one batch; the clips below refer to these rows
+    for m, recipient in zip(matches, recipients, strict=True):
         for event in m.events:
             session.add(
                 RequestClip(
@@ -268,8 +277,10 @@ def approve_emergency(
     return request
 
 
-def shared_clips(session: Session, request: PoliceRequest) -> list[SharedClip]:
-    """The clips the officer may see: shared and not revoked, consent or emergency."""
+def shared_clip_rows(
+    session: Session, request: PoliceRequest
+) -> list[tuple[RequestClip, Event, Camera, RequestRecipient]]:
+    """The clips the officer may see (shared, not revoked), with their event, camera, answer."""
     rows = session.execute(
         select(RequestClip, Event, Camera, RequestRecipient)
         .join(Event, Event.id == RequestClip.event_id)
@@ -282,6 +293,12 @@ def shared_clips(session: Session, request: PoliceRequest) -> list[SharedClip]:
         )
         .order_by(Event.start_time, Event.id)
     ).all()
+    return [tuple(row) for row in rows]  # type: ignore[misc]
+
+
+def shared_clips(session: Session, request: PoliceRequest) -> list[SharedClip]:
+    """The clips the officer may see: shared and not revoked, consent or emergency."""
+    rows = shared_clip_rows(session, request)
     return [
         SharedClip(
             event_id=event.id,

@@ -11,16 +11,16 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
-from starlette.background import BackgroundTask
+from fastapi.responses import RedirectResponse, Response
 
 from doorstep.errors import DoorstepError
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.models import User
 from doorstep.hub.models_requests import IncidentType
+from doorstep.hub.routes.requests import evidence_response, shared_clip_response
 from doorstep.hub.schemas_requests import DisclosureCreate, RequestCreate
-from doorstep.hub.services import disclosures, evidence, requests
+from doorstep.hub.services import disclosures, requests
 from doorstep.web.forms import FormErrors, FormFields, domain_error_as_form, parse_form
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, web_roles
@@ -109,9 +109,9 @@ def request_page(
 ) -> Response:
     view = requests.officer_view(session, requests.get_request(session, officer, request_id))
     markers = [
-        {"name": clip.camera_name, "lat": clip.location["lat"], "lon": clip.location["lon"]}
-        for clip in view.clips
-        if clip.location and "lat" in clip.location and "lon" in clip.location
+        {"name": c.camera_name, "lat": c.location["latitude"], "lon": c.location["longitude"]}
+        for c in view.clips
+        if c.location  # only where the owner chose to share the camera's location
     ]
     context = {
         "req": view,
@@ -131,34 +131,14 @@ def shared_clip(
     hub: HubDep,
     download: Annotated[bool, Query()] = False,
 ) -> Response:
-    try:
-        access = evidence.open_clip(
-            hub, session, officer, request_id, event_id, utcnow(), download=download
-        )
-    except evidence.AccessExpired:
-        session.commit()  # the refusal is audited even though the reply is an error
-        raise
-    return FileResponse(
-        access.path,
-        media_type="video/mp4",
-        filename=f"{access.event.id}.mp4",
-        content_disposition_type="attachment" if download else "inline",
-        headers={"Cache-Control": "no-store"},
-    )
+    return shared_clip_response(hub, session, officer, request_id, event_id, download=download)
 
 
 @router.post("/requests/{request_id}/evidence", dependencies=[CSRF])
 def export_evidence(
     request_id: EntityId, officer: Officer, session: SessionDep, hub: HubDep
 ) -> Response:
-    path = evidence.export(hub, session, officer, request_id, utcnow())
-    session.commit()
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        filename=f"evidence-{request_id}.zip",
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )
+    return evidence_response(hub, session, officer, request_id)
 
 
 @router.post("/requests/{request_id}/close", dependencies=[CSRF])
