@@ -5,8 +5,8 @@ costs almost nothing); the ring keeps packets from a keyframe at least ``pre_rol
 seconds old, so every clip starts decodable. With masks, or for codecs MP4 cannot
 carry, the writer decodes its packets, blacks out the masks and encodes H.264.
 Clips are written with ``movflags=faststart`` to a temporary file and then published
-into the outbox: the SHA-256 is computed while that final copy is written, then the
-file is fsynced and renamed, so the outbox never holds a partial clip.
+into the outbox: the file is fsynced, hashed and renamed into place, so the outbox
+never holds a partial clip.
 """
 
 from __future__ import annotations
@@ -35,11 +35,21 @@ REMUX_CODECS = {"h264", "hevc", "av1", "vp9", "mpeg4"}
 _CHUNK = 1 << 20
 
 
-def packet_time(packet: Packet) -> float:
+def packet_time(packet: Packet, time_base: float | None = None) -> float:
+    """The packet's decode time in seconds.
+
+    Pass the stream's ``time_base`` as a float where it is known: ``packet.time_base``
+    builds a ``Fraction`` on every access, a cost that shows at hundreds of packets/s.
+    """
     ts = packet.dts if packet.dts is not None else packet.pts
-    if ts is None or packet.time_base is None:
+    if ts is None:
         return 0.0
-    return float(ts * packet.time_base)
+    if time_base is None:
+        tb = packet.time_base
+        if tb is None:
+            return 0.0
+        time_base = float(tb)
+    return ts * time_base
 
 
 class PacketRing:
@@ -53,8 +63,10 @@ class PacketRing:
         self.pre_roll = pre_roll
         self._gops: deque[tuple[float, list[Packet]]] = deque()
 
-    def push(self, packet: Packet) -> None:
-        t = packet_time(packet)
+    def push(self, packet: Packet, t: float | None = None) -> None:
+        """Keep ``packet`` (decode time ``t`` s, computed if not given); drop what aged out."""
+        if t is None:
+            t = packet_time(packet)
         if packet.is_keyframe or not self._gops:
             if not packet.is_keyframe:
                 return  # nothing decodable before the first keyframe
@@ -73,22 +85,39 @@ class PacketRing:
 
 
 def publish_file(src: Path, dest: Path) -> tuple[str, int]:
-    """Copy ``src`` to ``dest`` atomically (temp + fsync + rename), hashing while writing."""
+    """Move the finished ``src`` to ``dest`` atomically and return its SHA-256 and size.
+
+    ``src`` is fsynced, hashed (read back from the page cache) and renamed into place,
+    then the folder is fsynced: a crash leaves either no file or the whole one. The
+    outbox's tmp and files folders share a file system, so nothing is copied (a clip
+    is megabytes); across file systems it falls back to copying.
+    """
+    dest.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    with src.open("rb") as reader:
+        os.fsync(reader.fileno())
+        while block := reader.read(_CHUNK):
+            digest.update(block)
+            size += len(block)
+    try:
+        os.replace(src, dest)
+    except OSError:
+        _copy_atomic(src, dest)
+    _fsync_dir(dest.parent)
+    return digest.hexdigest(), size
+
+
+def _copy_atomic(src: Path, dest: Path) -> None:
+    """Copy via a fsynced temporary file in the destination folder, then rename."""
     tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex}.part")
     with src.open("rb") as reader, tmp.open("wb") as writer:
         while block := reader.read(_CHUNK):
-            digest.update(block)
             writer.write(block)
-            size += len(block)
         writer.flush()
         os.fsync(writer.fileno())
     os.replace(tmp, dest)
-    _fsync_dir(dest.parent)
     src.unlink(missing_ok=True)
-    return digest.hexdigest(), size
 
 
 def write_bytes_atomic(data: bytes, dest: Path) -> str:
@@ -130,18 +159,24 @@ class RemuxClipWriter:
         self._out = av.open(str(path), "w", format="mp4", options={"movflags": "faststart"})
         self._stream = self._out.add_stream_from_template(template)
         self._offset: int | None = None
-        self._first = 0.0
         self._last_dts: int | None = None
+        # Taken from the first packet: reading packet.time_base builds a Fraction each time.
+        self._time_base: Fraction | None = None
+        self._seconds = 0.0
         self.duration = 0.0
         self.count = 0
 
     def add(self, packet: Packet) -> None:
         dts = packet.dts if packet.dts is not None else packet.pts
-        if dts is None or packet.time_base is None:
+        if dts is None:
             return
+        if self._time_base is None:
+            if packet.time_base is None:
+                return
+            self._time_base = packet.time_base
+            self._seconds = float(self._time_base)
         if self._offset is None:
             self._offset = dts
-            self._first = float(dts * packet.time_base)
         if self._last_dts is not None and dts <= self._last_dts:
             return
         self._last_dts = dts
@@ -149,13 +184,13 @@ class RemuxClipWriter:
         copy = Packet(bytes(packet))
         copy.dts = dts - self._offset
         copy.pts = (packet.pts if packet.pts is not None else dts) - self._offset
-        copy.time_base = packet.time_base
+        copy.time_base = self._time_base
         copy.is_keyframe = packet.is_keyframe
         if packet.duration:
             copy.duration = packet.duration
         copy.stream = self._stream
         self._out.mux(copy)
-        self.duration = float(dts * packet.time_base) - self._first
+        self.duration = (dts - self._offset) * self._seconds
         self.count += 1
 
     def close(self) -> Path | None:

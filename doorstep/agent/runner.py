@@ -32,7 +32,7 @@ from doorstep.agent.clips import (
 )
 from doorstep.agent.config import AgentConfig, with_hub_settings
 from doorstep.agent.events import Event, EventTracker
-from doorstep.agent.motion import MotionDetector, MotionResult, grey_thumbnail
+from doorstep.agent.motion import MotionDetector, MotionResult, Thumbnailer
 from doorstep.agent.notify import (
     BackgroundNotifier,
     FanOut,
@@ -168,6 +168,8 @@ class Agent:
             config.motion_min_frames,
         )
         ring = PacketRing(config.pre_roll)
+        thumbnail = Thumbnailer(aw, ah)
+        time_base = float(stream.time_base) if stream.time_base else None
         period = 1.0 / config.analysis_fps
         next_analysis = float("-inf")
         pace_origin: float | None = None
@@ -175,9 +177,12 @@ class Agent:
         try:
             for chunk in self.source.chunks():
                 decoded_at = time.time()
-                if chunk.packet is not None:
-                    ring.push(chunk.packet)
-                    self._feed(chunk.packet, tracker, ring)
+                packet = chunk.packet
+                if packet is not None:
+                    packet_t = packet_time(packet, time_base)
+                    ring.push(packet, packet_t)
+                    if self.recordings:
+                        self._feed(packet, packet_t, tracker, ring)
                 for frame in chunk.frames:
                     t = frame.time
                     if t is None:
@@ -198,7 +203,7 @@ class Agent:
                         continue
                     next_analysis = max(next_analysis + period, t + period * 0.5)
                     self.result.analysed += 1
-                    grey = grey_thumbnail(frame, aw, ah)
+                    grey = thumbnail(frame)
                     result = motion.update(grey, t)
                     ended, started = tracker.update(t, result)
                     if ended is not None:
@@ -292,8 +297,8 @@ class Agent:
             self._update(event)
 
     # -- clips -----------------------------------------------------------------------------
-    def _feed(self, packet: Packet, tracker: EventTracker, ring: PacketRing) -> None:
-        t = packet_time(packet)
+    def _feed(self, packet: Packet, t: float, tracker: EventTracker, ring: PacketRing) -> None:
+        """Give the packet (decode time ``t`` s) to the open clips; finish or split them."""
         for rec in list(self.recordings):
             if rec.end is not None and t > rec.end:
                 self._finish(rec)
