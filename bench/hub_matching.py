@@ -37,12 +37,12 @@ from pathlib import Path
 from typing import Any
 
 from hub_common import database, load_world, machine, migrated_engine, percentile, postgis_available
-from sqlalchemy import Engine, Select, select, text
+from sqlalchemy import Engine, Select, false, select, text
 from sqlalchemy.orm import Session
 from tqdm import tqdm
 
 from doorstep import geo
-from doorstep.hub.models import Camera
+from doorstep.hub.models import Camera, User
 from doorstep.hub.services import matching
 
 CENTER = (-2.597, 51.45)  # lon, lat: the hub's default map centre
@@ -89,8 +89,18 @@ def full_scan_candidates(area: geo.Area) -> Select:  # type: ignore[type-arg]
     """The hub's candidate query with ``+ 0`` on the columns: no index can answer it."""
     min_lon, min_lat, max_lon, max_lat = area.bbox
     lat, lon = Camera.latitude + 0, Camera.longitude + 0
-    return select(Camera.id, Camera.latitude, Camera.longitude, Camera.owner_id).where(
-        lat >= min_lat, lat <= max_lat, lon >= min_lon, lon <= max_lon
+    return (
+        select(Camera.id, Camera.latitude, Camera.longitude, Camera.owner_id)
+        .join(User, User.id == Camera.owner_id)
+        .where(
+            lat >= min_lat,
+            lat <= max_lat,
+            lon >= min_lon,
+            lon <= max_lon,
+            Camera.opt_out_requests == false(),
+            User.opt_out_requests == false(),
+            User.is_active.is_(True),
+        )
     )
 
 
@@ -172,12 +182,12 @@ def bench_backend(
             opt_out_fraction=0.01,
             postgis=use_postgis,
         )
-        if use_postgis:
-            with engine.begin() as conn:
+        with engine.begin() as conn:
+            if use_postgis:
                 conn.execute(
                     text("CREATE INDEX ix_bench_cameras_geom ON cameras USING GIST (geom)")
                 )
-                conn.execute(text("ANALYZE cameras"))
+            conn.execute(text("ANALYZE cameras"))
         load_s = time.perf_counter() - t0
         print(
             f"\n[{backend}] loaded {args.cameras:,} cameras, {args.events:,} events "

@@ -44,7 +44,7 @@ from doorstep.agent.outbox import Outbox
 from doorstep.agent.person import Detector, HogPersonDetector
 from doorstep.agent.source import PyAVSource, VideoSource
 from doorstep.agent.uploader import HubClient, Uploader
-from doorstep.errors import VideoError
+from doorstep.errors import InvalidInput, VideoError
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class Agent:
         zone_box = (x0 / aw, y0 / ah, (x1 - x0) / aw, (y1 - y0) / ah)
         wall_base = self._file_wall_base()
         tracker = EventTracker(
-            f"{config.camera}|{self.source.identity}",  # two cameras never share an event id
+            f"{config.id_scope}|{self.source.identity}",  # two cameras never share an event id
             wall_base or 0.0,
             config.event_gap,
             config.motion_min_frames,
@@ -337,7 +337,7 @@ def fetch_hub_settings(config: AgentConfig, client: HubClient) -> AgentConfig:
     """Apply the zones and masks the owner drew on the hub; the hub being down is no error."""
     try:
         return with_hub_settings(config, client.get_config())
-    except (httpx.HTTPError, ValueError) as exc:
+    except (httpx.HTTPError, ValueError, InvalidInput) as exc:
         log.info("no camera settings from the hub (%s); using the local ones", exc)
         return config
 

@@ -243,6 +243,19 @@ def test_vertex_counts_as_inside() -> None:
     assert geo.contains(geo.parse_area(data), lon, lat)
 
 
+def test_contains_many_agrees_with_contains_at_the_boundary() -> None:
+    data = square(-0.1, 51.5, side_for(0.1))
+    area = geo.parse_area(data)
+    coords = list(area.polygon.exterior.coords)
+    points = [coords[0], coords[2]]  # vertices: on the boundary
+    for a, b in zip(coords, coords[1:], strict=False):
+        points += [offset_from_edge_midpoint(a, b, 5), offset_from_edge_midpoint(a, b, -5)]
+    many = geo.contains_many(area, [p[0] for p in points], [p[1] for p in points])
+    assert many == [geo.contains(area, *p) for p in points]
+    assert True in many and False in many
+    assert geo.contains_many(area, [], []) == []
+
+
 # --- coarse location --------------------------------------------------------
 
 

@@ -3,9 +3,11 @@
 Without PostGIS the spatial index is the B-tree ``ix_cameras_lat_lon`` on
 ``(latitude, longitude)``: the candidate query is a range on both columns (the
 area's bounding box), which SQLite and PostgreSQL both answer from that index
-instead of scanning the table. Candidates are then tested exactly against the
-area's polygon with shapely (:func:`doorstep.geo.contains`), so a camera 5 m
-outside the boundary is never asked, whatever the bounding box says.
+instead of scanning the table. (A latitude-band grid index was measured against it
+in bench/hub_matching.py and gained nothing worth a migration: BENCHMARKS.md.)
+Candidates are then tested exactly against the area's polygon with shapely, all at
+once (:func:`doorstep.geo.contains_many`), so a camera 5 m outside the boundary is
+never asked, whatever the bounding box says.
 
 Events "in the window" overlap it: they start before the window ends and end
 (or, still open, start) at or after it starts. Their search uses
@@ -22,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 
-from doorstep.geo import Area, contains
+from doorstep.geo import Area, contains_many
 from doorstep.hub.models import Camera, Event, User
 
 MAX_EVENT_SECONDS = 3600
@@ -41,30 +43,32 @@ class Match:
 
 
 def candidate_query(area: Area) -> Select:  # type: ignore[type-arg]
-    """Cameras inside the area's bounding box: an index range, never a full scan."""
+    """Cameras in the area's bounding box whose owners take requests.
+
+    A range on the (latitude, longitude) index, never a full scan; opted-out cameras
+    and accounts are left out in the same query, so they are never matched.
+    """
     min_lon, min_lat, max_lon, max_lat = area.bbox
-    return select(Camera.id, Camera.latitude, Camera.longitude, Camera.owner_id).where(
-        Camera.latitude >= min_lat,
-        Camera.latitude <= max_lat,
-        Camera.longitude >= min_lon,
-        Camera.longitude <= max_lon,
+    return (
+        select(Camera.id, Camera.latitude, Camera.longitude, Camera.owner_id)
+        .join(User, User.id == Camera.owner_id)
+        .where(
+            Camera.latitude >= min_lat,
+            Camera.latitude <= max_lat,
+            Camera.longitude >= min_lon,
+            Camera.longitude <= max_lon,
+            Camera.opt_out_requests == false(),
+            User.opt_out_requests == false(),
+            User.is_active.is_(True),
+        )
     )
 
 
 def cameras_in_area(session: Session, area: Area) -> list[str]:
     """Ids of the cameras that lie in the area (boundary included) and have not opted out."""
     candidates = session.execute(candidate_query(area)).all()
-    inside = [row[0] for row in candidates if contains(area, row[2], row[1])]
-    if not inside:
-        return []
-    allowed = select(Camera.id).join(User, User.id == Camera.owner_id)
-    allowed = allowed.where(
-        Camera.id.in_(inside),
-        Camera.opt_out_requests == false(),
-        User.opt_out_requests == false(),
-        User.is_active.is_(True),
-    )
-    return list(session.scalars(allowed))
+    inside = contains_many(area, [row[2] for row in candidates], [row[1] for row in candidates])
+    return [row[0] for row, hit in zip(candidates, inside, strict=True) if hit]
 
 
 def events_in_window(
