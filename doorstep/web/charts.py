@@ -22,7 +22,7 @@ def grouped_bars(
     top = max(values.values(), default=0) or 1
     width, height, left, bottom = 640, 240, 40, 40
     slot = (width - left) / max(1, len(groups))
-    bar = min(48.0, max(4.0, slot * 0.8 / max(1, len(names))))  # thin bars stay readable
+    bar = min(48.0, max(4.0, slot * 0.8 / max(1, len(names))))  # a lone bar does not fill the chart
     parts = [
         f'<svg viewBox="0 0 {width} {height + 30}" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
