@@ -271,4 +271,19 @@ def test_the_whole_story_in_chromium(
     auditor.get_by_role("button", name="Verify chain").click()
     assert "Chain intact" in auditor.locator("#verdict").inner_text()
     shot(auditor, "11-audit-verified")
-    assert os.listdir(ARTIFACTS)
+
+    # The remaining pages, so every page has a picture a reviewer can look at.
+    extra = {
+        "12-home": (public, "/"),
+        "13-login": (public, "/login"),
+        "14-owner-settings": (page, "/settings"),
+        "15-owner-camera": (page, "/cameras"),
+        "16-officer-requests": (officer, "/officer/requests"),
+        "17-officer-disclosures": (officer, "/officer/disclosures"),
+    }
+    for name, (tab, path) in extra.items():
+        reply = tab.goto(f"{base}{path}")
+        assert reply is not None and reply.ok, (path, reply.status if reply else None)
+        assert tab.locator("h1").count() == 1
+        shot(tab, name)
+    assert len(os.listdir(ARTIFACTS)) >= 17
