@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 from av.video.frame import VideoFrame
-from av.video.reformatter import Interpolation, VideoReformatter
+from av.video.reformatter import ColorRange, Interpolation, VideoReformatter
 
 from doorstep.agent.config import AgentConfig
 
@@ -61,28 +61,40 @@ class Thumbnailer:
         self._reformatter = VideoReformatter()
         self._scale: Callable[[GreyImage], GreyImage] | None = None  # chosen on the first frame
         self._source: VideoFrame | None = None
+        self._direct = False  # swscale straight from the decoded frame (chosen on the first)
+        self._small: VideoFrame | None = None  # owns the plane the last direct call returned
 
     def __call__(self, frame: VideoFrame) -> GreyImage:
         if not frame.format.name.startswith(_LUMA_FIRST):
             width, height = self.size
             return frame.reformat(width=width, height=height, format="gray").to_ndarray()
+        if self._direct:
+            return self._swscale_frame(frame)
         luma = _plane_view(frame, 0)
         if self._scale is None:
-            self._scale = self._choose(luma)
+            self._scale = self._choose(frame, luma)
+            if self._direct:
+                return self._swscale_frame(frame)
         return self._scale(luma)
 
-    def _choose(self, luma: GreyImage) -> Callable[[GreyImage], GreyImage]:
+    def _choose(self, frame: VideoFrame, luma: GreyImage) -> Callable[[GreyImage], GreyImage]:
         """The fastest way that reproduces INTER_AREA on this frame within one grey level."""
         height, width = luma.shape
         ratio_x, ratio_y = width / self.size[0], height / self.size[1]
-        if ratio_x == ratio_y and ratio_x in (4, 8):
-            fast = self._halvings
-        elif not (ratio_x.is_integer() and ratio_y.is_integer()):
-            fast = self._swscale
-        else:
-            return self._opencv
         reference = cv2.resize(luma, self.size, interpolation=cv2.INTER_AREA)
-        return fast if int(cv2.absdiff(fast(luma), reference).max()) <= 1 else self._opencv
+
+        def matches(image: GreyImage) -> bool:
+            return int(cv2.absdiff(image, reference).max()) <= 1
+
+        if ratio_x == ratio_y and ratio_x in (4, 8):
+            return self._halvings if matches(self._halvings(luma)) else self._opencv
+        if ratio_x.is_integer() and ratio_y.is_integer():
+            return self._opencv
+        # Scaling the decoded frame's luma directly saves copying it (and the result).
+        if matches(self._swscale_frame(frame)):
+            self._direct = True
+            return self._swscale
+        return self._swscale if matches(self._swscale(luma)) else self._opencv
 
     def _opencv(self, luma: GreyImage) -> GreyImage:
         return cv2.resize(luma, self.size, dst=self._out, interpolation=cv2.INTER_AREA)
@@ -93,6 +105,25 @@ class Thumbnailer:
             half = (image.shape[1] // 2, image.shape[0] // 2)
             image = cv2.resize(image, half, interpolation=cv2.INTER_AREA)
         return cv2.resize(image, self.size, dst=self._out, interpolation=cv2.INTER_AREA)
+
+    def _swscale_frame(self, frame: VideoFrame) -> GreyImage:
+        """The frame's luma scaled by libswscale, read from the decoded frame in place.
+
+        Both ranges are given as full ("JPEG"), so swscale only scales the luma (no range
+        conversion, no chroma: the output is grey). The result is a view of a frame this
+        object keeps until the next call.
+        """
+        self._small = self._reformatter.reformat(
+            frame,
+            self.size[0],
+            self.size[1],
+            format="gray",
+            interpolation=_SWS_AREA,
+            src_color_range=ColorRange.JPEG,
+            dst_color_range=ColorRange.JPEG,
+            threads=1,
+        )
+        return _plane_view(self._small, 0)
 
     def _swscale(self, luma: GreyImage) -> GreyImage:
         height, width = luma.shape
