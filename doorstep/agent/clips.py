@@ -30,6 +30,7 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from doorstep.agent.motion import polygon_mask
+from doorstep.fsutil import fsync_dir
 
 REMUX_CODECS = {"h264", "hevc", "av1", "vp9", "mpeg4"}
 _CHUNK = 1 << 20
@@ -104,7 +105,7 @@ def publish_file(src: Path, dest: Path) -> tuple[str, int]:
         os.replace(src, dest)
     except OSError:
         _copy_atomic(src, dest)
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
     return digest.hexdigest(), size
 
 
@@ -129,16 +130,8 @@ def write_bytes_atomic(data: bytes, dest: Path) -> str:
         writer.flush()
         os.fsync(writer.fileno())
     os.replace(tmp, dest)
-    _fsync_dir(dest.parent)
+    fsync_dir(dest.parent)
     return hashlib.sha256(data).hexdigest()
-
-
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class ClipWriter(Protocol):

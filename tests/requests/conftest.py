@@ -157,3 +157,19 @@ def audit_rows(test_client: TestClient, token: str) -> list[dict[str, Any]]:
         if not page.json():
             return rows
         rows += page.json()
+
+
+def one_shares_one_declines(world: World) -> tuple[str, Owner]:
+    """A request answered by a sharer (all clips) and a decliner; returns its id and the sharer."""
+    sharer = world.owner("sharer", east_m=10, events_in_window=2)
+    world.owner("decliner", east_m=-10)
+    rid = str(world.request().json()["id"])
+    world.client.post(
+        f"/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=bearer(sharer.token)
+    )
+    world.client.post(
+        f"/api/v1/inbox/{rid}/decision",
+        json={"action": "decline"},
+        headers=bearer(world.owners["decliner"].token),
+    )
+    return rid, sharer

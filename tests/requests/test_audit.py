@@ -10,21 +10,11 @@ from sqlalchemy import text
 from doorstep.cli.main import cli
 from doorstep.config import Settings
 from doorstep.hub.db import session_scope
-from tests.requests.conftest import World, audit_rows, bearer, hub_of
+from tests.requests.conftest import World, audit_rows, bearer, hub_of, one_shares_one_declines
 
 
 def _history(world: World) -> None:
-    sharer = world.owner("sharer", east_m=10, events_in_window=2)
-    world.owner("decliner", east_m=-10)
-    rid = world.request().json()["id"]
-    world.client.post(
-        f"/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=bearer(sharer.token)
-    )
-    world.client.post(
-        f"/api/v1/inbox/{rid}/decision",
-        json={"action": "decline"},
-        headers=bearer(world.owners["decliner"].token),
-    )
+    rid, sharer = one_shares_one_declines(world)
     world.client.get(
         f"/api/v1/requests/{rid}/clips/{sharer.events[0]['id']}", headers=bearer(world.officer)
     )

@@ -10,21 +10,11 @@ import pytest
 from click.testing import CliRunner
 
 from doorstep.cli.main import cli
-from tests.requests.conftest import World, audit_rows, bearer
+from tests.requests.conftest import World, audit_rows, bearer, one_shares_one_declines
 
 
 def _export(world: World, tmp_path: Path) -> tuple[Path, Path, str]:
-    sharer = world.owner("sharer", east_m=10, events_in_window=2)
-    world.owner("decliner", east_m=-10)
-    rid = world.request().json()["id"]
-    world.client.post(
-        f"/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=bearer(sharer.token)
-    )
-    world.client.post(
-        f"/api/v1/inbox/{rid}/decision",
-        json={"action": "decline"},
-        headers=bearer(world.owners["decliner"].token),
-    )
+    rid, _sharer = one_shares_one_declines(world)
     reply = world.client.post(f"/api/v1/requests/{rid}/evidence", headers=bearer(world.officer))
     assert reply.status_code == 200, reply.text
     bundle = tmp_path / "bundle.zip"
