@@ -157,6 +157,13 @@ class AgentConfig(BaseSettings):
     decode_threads: int = Field(
         0, ge=0, le=64, description="Decoder threads; 0 lets FFmpeg choose, 1 decodes inline."
     )
+    skip_unanalysed: bool = Field(
+        True,
+        description=(
+            "Let the decoder drop frames that analysis will not look at and no other frame"
+            " refers to (B-frames between analysed frames). Clips keep every frame."
+        ),
+    )
 
     @model_validator(mode="after")
     def _check_roll(self) -> AgentConfig:

@@ -88,6 +88,11 @@ class EventTracker:
             self._streak.clear()
         return ended, started
 
+    @property
+    def confirming(self) -> bool:
+        """Motion was seen but not yet for ``min_frames`` analysed frames: no event yet."""
+        return self.current is None and bool(self._streak)
+
     def split(self, t: float) -> tuple[Event, Event]:
         """End the current event at ``t`` and continue with a new one (clip length cap)."""
         old = self.current

@@ -1,7 +1,8 @@
 """Wires a source, motion, events, clips, the outbox and notifiers into one agent.
 
 The loop is single-threaded: demux a packet, keep it in the pre-roll ring and the
-open clips, decode it, and analyse a downscaled grey frame at ``analysis_fps``.
+open clips, decode it, and analyse a downscaled grey frame at ``analysis_fps``
+(the decoder may drop frames analysis will not see: ``schedule``, ``source``).
 Notifications go out the moment an event starts (before any clip exists), the
 event is queued in the outbox at the same time, and uploads run on the uploader's
 thread, so neither a slow hub nor a slow webhook delays detection.
@@ -42,6 +43,7 @@ from doorstep.agent.notify import (
 )
 from doorstep.agent.outbox import Outbox
 from doorstep.agent.person import Detector, HogPersonDetector
+from doorstep.agent.schedule import AnalysisSchedule
 from doorstep.agent.source import PyAVSource, VideoSource
 from doorstep.agent.uploader import HubClient, Uploader
 from doorstep.errors import InvalidInput, VideoError
@@ -64,10 +66,15 @@ class Recording:
 
 @dataclass
 class RunResult:
-    """What a run did: the events it saw, the frames it decoded, the error that ended it."""
+    """What a run did: the events it saw, the frames it read, the error that ended it.
+
+    ``frames`` counts every frame of the source; ``skipped`` those of them the decoder
+    dropped unseen (``skip_unanalysed``); ``analysed`` those motion analysis looked at.
+    """
 
     events: list[Event] = field(default_factory=list)
     frames: int = 0
+    skipped: int = 0
     analysed: int = 0
     error: VideoError | None = None
     queued: int = 0
@@ -170,13 +177,15 @@ class Agent:
         ring = PacketRing(config.pre_roll)
         thumbnail = Thumbnailer(aw, ah)
         time_base = float(stream.time_base) if stream.time_base else None
-        period = 1.0 / config.analysis_fps
-        next_analysis = float("-inf")
+        schedule = AnalysisSchedule(config.analysis_fps)
+        wanted = schedule.wanted if config.skip_unanalysed else None
         pace_origin: float | None = None
         last_t: float | None = None
         try:
-            for chunk in self.source.chunks():
+            for chunk in self.source.chunks(wanted):
                 decoded_at = time.time()
+                self.result.frames += chunk.skipped
+                self.result.skipped += chunk.skipped
                 packet = chunk.packet
                 if packet is not None:
                     packet_t = packet_time(packet, time_base)
@@ -199,13 +208,13 @@ class Agent:
                         if ahead > 0:
                             time.sleep(ahead)
                         decoded_at = time.time()
-                    if t + 1e-6 < next_analysis:
+                    if not schedule.due(t):
                         continue
-                    next_analysis = max(next_analysis + period, t + period * 0.5)
                     self.result.analysed += 1
                     grey = thumbnail(frame)
                     result = motion.update(grey, t)
                     ended, started = tracker.update(t, result)
+                    schedule.hurry = tracker.confirming
                     if ended is not None:
                         self._on_end(ended, ended.last_motion + config.post_roll)
                     if started is not None:

@@ -3,13 +3,20 @@
 The runner needs both the encoded packets (clips are cut from them without
 re-encoding) and the decoded frames (for analysis), so a source yields each packet
 together with the frames it decoded to.
+
+Analysis looks at a few frames a second, so the runner may say which frames it wants:
+a packet of a frame it does not want is decoded with ``skip_frame=NONREF``, so the
+decoder drops it if no other frame refers to it (the B-frames between analysed
+frames: a tenth to a half of the decoding time of a typical H.264 camera stream) and
+decodes it anyway if it is a reference frame. Packets are never skipped, so clips
+are whole.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -28,10 +35,19 @@ LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp:/
 
 @dataclass
 class Chunk:
-    """One demuxed packet (None at the end of a stream) and the frames it decoded to."""
+    """One demuxed packet (None at the end of a stream) and the frames it decoded to.
+
+    ``skipped`` counts the frames the decoder is now known to have dropped unseen
+    (see ``Wanted``), so decoded plus skipped frames add up to the frames of the source.
+    """
 
     packet: Packet | None
     frames: list[VideoFrame] = field(default_factory=list)
+    skipped: int = 0
+
+
+# Whether the frame at ``time`` seconds, shown for ``duration`` seconds, must be decoded.
+Wanted = Callable[[float, float], bool]
 
 
 class VideoSource(Protocol):
@@ -42,7 +58,7 @@ class VideoSource(Protocol):
 
     def open(self) -> VideoStream: ...
 
-    def chunks(self) -> Iterator[Chunk]: ...
+    def chunks(self, wanted: Wanted | None = None) -> Iterator[Chunk]: ...
 
     def close(self) -> None: ...
 
@@ -86,16 +102,21 @@ class PyAVSource:
         self._stream = stream
         return stream
 
-    def chunks(self) -> Iterator[Chunk]:
+    def chunks(self, wanted: Wanted | None = None) -> Iterator[Chunk]:
+        """Each packet with the frames it decoded to; unwanted frames may be dropped."""
         assert self._container is not None and self._stream is not None
+        stream = self._stream
+        skips = _SkipTracker(stream, wanted)
         try:
-            for packet in self._container.demux(self._stream):
+            for packet in self._container.demux(stream):
+                skips.before_decode(packet)
                 try:
                     frames = list(packet.decode())  # type: ignore[arg-type]
                 except av.error.FFmpegError:
                     self.decode_errors += 1
                     frames = []
-                yield Chunk(packet if packet.size else None, frames)  # type: ignore[arg-type]
+                skipped = skips.after_decode(frames, flushed=not packet.size)
+                yield Chunk(packet if packet.size else None, frames, skipped)  # type: ignore[arg-type]
         except av.error.FFmpegError as exc:
             raise VideoError(f"reading {self.url} failed: {_reason(exc)}") from None
 
@@ -136,3 +157,57 @@ def _identity(url: str, live: bool) -> str:
         return url
     key = f"{Path(url).resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class _SkipTracker:
+    """Sets ``skip_frame`` per packet and counts the frames the decoder really dropped.
+
+    A packet sent with NONREF is dropped only if it is not a reference frame, which
+    the decoder alone knows; frames leave the decoder in presentation order, so a
+    frame marked for skipping whose time has been passed by a decoded frame (or is
+    still pending at the end of the stream) was dropped.
+    """
+
+    def __init__(self, stream: VideoStream, wanted: Wanted | None) -> None:
+        self._wanted = wanted
+        self._context = stream.codec_context
+        self._time_base = float(stream.time_base) if stream.time_base else 0.0
+        rate = stream.average_rate or stream.guessed_rate
+        # Live streams often leave packet durations unset: assume a constant rate.
+        self._frame_ticks = (
+            round(1 / (float(rate) * self._time_base)) if rate and self._time_base else 0
+        )
+        self._pending: list[int] = []  # pts of frames sent with NONREF, not yet accounted for
+        self._skipping = False
+
+    def before_decode(self, packet: Packet) -> None:
+        skip = self._skippable(packet)
+        if skip != self._skipping:
+            self._context.skip_frame = "NONREF" if skip else "DEFAULT"
+            self._skipping = skip
+        if skip:
+            assert packet.pts is not None
+            self._pending.append(packet.pts)
+
+    def _skippable(self, packet: Packet) -> bool:
+        if self._wanted is None or not packet.size or packet.pts is None or packet.is_keyframe:
+            return False
+        ticks = packet.duration or self._frame_ticks
+        if ticks <= 0:
+            return False
+        return not self._wanted(packet.pts * self._time_base, ticks * self._time_base)
+
+    def after_decode(self, frames: list[VideoFrame], *, flushed: bool) -> int:
+        if not self._pending:
+            return 0
+        before = len(self._pending)
+        for frame in frames:
+            if frame.pts is None:
+                continue
+            if frame.pts in self._pending:
+                self._pending.remove(frame.pts)  # a reference frame: decoded after all
+                before -= 1
+            self._pending = [pts for pts in self._pending if pts > frame.pts]
+        if flushed:
+            self._pending.clear()
+        return before - len(self._pending)
