@@ -63,11 +63,25 @@ class Thumbnailer:
         self._source: VideoFrame | None = None
         self._direct = False  # swscale straight from the decoded frame (chosen on the first)
         self._small: VideoFrame | None = None  # owns the plane the last direct call returned
+        self._format = ""  # the pixel format of the last frame, and whether its plane 0 is
+        self._luma_8bit = False  # the 8-bit luma (a stream keeps its format; checked once)
 
     def __call__(self, frame: VideoFrame) -> GreyImage:
-        if not frame.format.name.startswith(_LUMA_FIRST):
+        name = frame.format.name
+        if name != self._format:
+            self._format, self._luma_8bit = name, _luma_is_8bit_plane(frame)
+        if not self._luma_8bit:
+            # 10-bit, RGB, paletted...: swscale makes 8-bit grey; no range conversion, as
+            # the 8-bit luma is used as it is.
             width, height = self.size
-            return frame.reformat(width=width, height=height, format="gray").to_ndarray()
+            return frame.reformat(
+                width=width,
+                height=height,
+                format="gray",
+                interpolation=_SWS_AREA,
+                src_color_range=ColorRange.JPEG,
+                dst_color_range=ColorRange.JPEG,
+            ).to_ndarray()
         if self._direct:
             return self._swscale_frame(frame)
         luma = _plane_view(frame, 0)
@@ -136,6 +150,12 @@ class Thumbnailer:
         )
         np.copyto(self._out, _plane_view(small, 0))
         return self._out
+
+
+def _luma_is_8bit_plane(frame: VideoFrame) -> bool:
+    """Whether the frame's first plane is its luma at 8 bits, usable as a grey image."""
+    luma = frame.format.components[0]
+    return frame.format.name.startswith(_LUMA_FIRST) and luma.plane == 0 and luma.bits == 8
 
 
 def _plane_view(frame: VideoFrame, index: int) -> GreyImage:
