@@ -20,6 +20,8 @@ import json
 import logging
 import queue
 import threading
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -182,6 +184,37 @@ class BackgroundNotifier:
         self._queue.put(None)
         self._thread.join(timeout=30)
         self.inner.close()
+
+
+class ConsoleNotifier:
+    """One line per event change, for a person watching ``doorstep agent run``.
+
+    Events only (``motion`` ON/OFF says nothing more); the lines go to ``echo``.
+    """
+
+    def __init__(self, echo: Callable[[str], None]) -> None:
+        self._echo = echo
+
+    def publish(self, kind: str, payload: dict[str, Any]) -> None:
+        if kind == "event":
+            self._echo(console_line(payload))
+
+    def close(self) -> None:
+        return None
+
+
+def console_line(event: dict[str, Any]) -> str:
+    """``<time>  event <id8> started|labelled|ended: <label> ...`` for an event message."""
+    short, label, score = event["id"][:8], event["label"], event["score"]
+    if event["type"] == "new":
+        return f"{event['start_time']}  event {short} started: {label}"
+    if event["type"] == "update":
+        return f"{event['start_time']}  event {short} labelled {label} ({score:.2f})"
+    end = event["end_time"] or event["start_time"]
+    seconds = (
+        datetime.fromisoformat(end) - datetime.fromisoformat(event["start_time"])
+    ).total_seconds()
+    return f"{end}  event {short} ended: {label} ({score:.2f}), {seconds:.1f} s"
 
 
 class FanOut:

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import av
@@ -36,6 +37,7 @@ from doorstep.agent.events import Event, EventTracker
 from doorstep.agent.motion import MotionDetector, MotionResult, Thumbnailer
 from doorstep.agent.notify import (
     BackgroundNotifier,
+    ConsoleNotifier,
     FanOut,
     MqttNotifier,
     Notifier,
@@ -88,9 +90,9 @@ class NullNotifier:
         return None
 
 
-def build_notifier(config: AgentConfig) -> Notifier:
-    """The notifiers the configuration asks for, as one."""
-    notifiers: list[Notifier] = []
+def build_notifier(config: AgentConfig, echo: Callable[[str], None] | None = None) -> Notifier:
+    """The notifiers the configuration asks for, as one; ``echo`` also prints each event."""
+    notifiers: list[Notifier] = [ConsoleNotifier(echo)] if echo is not None else []
     if config.mqtt_url:
         notifiers.append(
             MqttNotifier(
@@ -358,8 +360,12 @@ def run_agent(
     realtime: bool = False,
     stop: threading.Event | None = None,
     notifier: Notifier | None = None,
+    echo: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run the agent with its outbox, uploader and notifiers, then drain what is queued."""
+    """Run the agent with its outbox, uploader and notifiers, then drain what is queued.
+
+    ``echo`` receives a line for each event as it starts, is labelled and ends.
+    """
     outbox = Outbox(config.data_dir)
     uploader: Uploader | None = None
     if config.hub_url:
@@ -368,7 +374,7 @@ def run_agent(
         uploader = Uploader(outbox, client, config.retry_initial, config.retry_max)
         uploader.start()
     own_notifier = notifier is None
-    notifier = notifier or build_notifier(config)
+    notifier = notifier or build_notifier(config, echo)
     source = PyAVSource(source_url, decode_threads=config.decode_threads)
     agent = Agent(config, source, outbox=outbox, notifier=notifier, realtime=realtime, stop=stop)
     try:

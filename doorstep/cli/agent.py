@@ -37,6 +37,9 @@ def agent() -> None:
 @click.option(
     "--realtime", is_flag=True, help="Play a file at its own frame rate, like a live camera."
 )
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Do not print a line for each event on standard output."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Log retries and reconnects.")
 def run(
     source: str,
@@ -47,9 +50,14 @@ def run(
     data_dir: Path | None,
     mqtt_url: str | None,
     realtime: bool,
+    quiet: bool,
     verbose: bool,
 ) -> None:
-    """Run until the source ends (a file) or until interrupted (a live source)."""
+    """Run until the source ends (a file) or until interrupted (a live source).
+
+    Each event prints a line on standard output as it starts, is labelled and ends;
+    errors and the closing summary go to standard error.
+    """
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -69,7 +77,8 @@ def run(
 
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
-    result = run_agent(config, source, realtime=realtime, stop=stop)
+    echo = None if quiet else click.echo
+    result = run_agent(config, source, realtime=realtime, stop=stop, echo=echo)
     if result.error is not None:
         raise result.error
     click.echo(

@@ -8,7 +8,13 @@ from pathlib import Path
 
 from doorstep.agent.config import load_config
 from doorstep.agent.runner import run_agent
-from tests.agent.conftest import TRAFFIC_REFERENCE, TRAFFIC_ZONE, rect_zone
+from tests.agent.conftest import (
+    TRAFFIC_REFERENCE,
+    TRAFFIC_ZONE,
+    agent_cmd,
+    rect_zone,
+    write_config,
+)
 
 FPS = 25.0
 
@@ -91,3 +97,25 @@ def test_pets_person_visits_give_person_events(media_dir: Path) -> None:
         for v0, v1 in visits
     ]
     assert sum(hits) / len(hits) >= 0.9, (visits, events)
+
+
+def test_cli_prints_each_event_as_it_happens(traffic: Path) -> None:
+    """`doorstep agent run` on a file: a line per event start and end on stdout, in order."""
+    config = write_config(Path("agent.json"), zones=[TRAFFIC_ZONE], event_gap=2.0, data_dir="agent")
+    proc = subprocess.run(
+        agent_cmd(traffic, "--config", str(config)), capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    # "<time>  event <id8> started: motion" ... "<time>  event <id8> ended: motion (0.53), 5.5 s"
+    steps = [(line.split()[2], line.split()[3]) for line in proc.stdout.splitlines()]
+    assert len(steps) == 6, proc.stdout
+    for (start_id, started), (end_id, ended) in zip(steps[::2], steps[1::2], strict=True):
+        assert (started, ended) == ("started:", "ended:") and start_id == end_id, proc.stdout
+    assert "3 events from 576 frames" in proc.stderr
+    quiet = subprocess.run(
+        agent_cmd(traffic, "--config", str(config), "--quiet"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert quiet.returncode == 0 and quiet.stdout == ""
