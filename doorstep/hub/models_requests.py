@@ -7,8 +7,8 @@ Why these shapes:
   in ``request_clips``; officers only ever see aggregates of these, never the rows.
 * The audit log stores ``time`` as the exact text that was hashed, and ``details``
   as canonical JSON text, so a row hashes the same after any database round trip.
-* ``audit_head`` is a single row locked for update on every append: two writers
-  on PostgreSQL queue behind it instead of forking the chain; ``seq`` being the
+* ``audit_head`` is a single row locked (by an UPDATE) on every append: two writers
+  on either database queue behind it instead of forking the chain; ``seq`` being the
   primary key is the second line of defence.
 """
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from doorstep.cli.main import cli
 from doorstep.config import Settings
 from doorstep.hub.db import session_scope
+from doorstep.hub.models_requests import AuditRow
+from doorstep.hub.services.audit import record, verify_database
 from tests.requests.conftest import World, audit_rows, bearer, hub_of, one_shares_one_declines
 
 
@@ -118,3 +123,34 @@ def test_nobody_writes_the_log_through_the_api(world: World) -> None:
     assert world.client.get("/api/v1/audit", headers=bearer(world.officer)).status_code == 403
     verdict = world.client.get("/api/v1/audit/verify", headers=bearer(world.auditor)).json()
     assert verdict["ok"] is True
+
+
+def test_concurrent_appends_keep_one_chain(client: TestClient) -> None:
+    """Writers racing on the head (clip views arrive in parallel) queue; none fails, none forks.
+
+    Each append runs in its own transaction that reads nothing first, as a view does:
+    on SQLite that transaction only takes the write lock when it writes, so the head
+    must be read after the lock is taken, not before.
+    """
+    sessions = hub_of(client).sessions
+    writers, appends = 6, 15
+    start = threading.Barrier(writers)
+
+    def write(n: int) -> None:
+        start.wait()
+        for i in range(appends):
+            with session_scope(sessions) as session:
+                record(session, None, "test.concurrent", f"writer-{n}-{i}")
+
+    with ThreadPoolExecutor(writers) as pool:
+        for future in [pool.submit(write, n) for n in range(writers)]:
+            future.result()  # re-raises a writer's error (a lost race, "database is locked")
+    with session_scope(sessions) as session:
+        result = verify_database(session, None)
+        subjects = session.scalars(
+            select(AuditRow.subject).where(AuditRow.action == "test.concurrent")
+        ).all()
+    assert result.ok, result
+    assert sorted(subjects) == sorted(
+        f"writer-{n}-{i}" for n in range(writers) for i in range(appends)
+    )

@@ -2,8 +2,8 @@
 
 Call :func:`record` inside the transaction of the action it records, so the row
 and the action commit or vanish together. Appends lock the single ``audit_head``
-row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite serialises writers itself),
-so concurrent writers queue instead of forking the chain. The hashing format is
+row with an UPDATE before reading it (a row lock on PostgreSQL, the database's write
+lock on SQLite), so concurrent writers queue instead of racing for the same ``seq``. The hashing format is
 :mod:`doorstep.audit_chain`'s; this module only stores and loads rows.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from doorstep.audit_chain import (
@@ -53,7 +53,13 @@ def record(
 ) -> AuditEntry:
     """Append one row after the current head; sign a checkpoint every N rows if a key is given."""
     actor_text = actor if isinstance(actor, str) else actor_of(actor)
-    head_row = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).one()
+    # Lock the head before reading it. An UPDATE locks the row on PostgreSQL and takes
+    # SQLite's write lock (its driver begins a transaction only at the first write, so a
+    # plain read could see a head that another writer moves before this one writes).
+    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
+    head_row = session.scalars(
+        select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
+    ).one()
     head = None
     if head_row.seq:
         head = AuditEntry(head_row.seq, utcnow(), "", "", "", {}, hash=head_row.hash)
