@@ -3,8 +3,9 @@
 Call :func:`record` inside the transaction of the action it records, so the row
 and the action commit or vanish together. Appends lock the single ``audit_head``
 row with an UPDATE before reading it (a row lock on PostgreSQL, the database's write
-lock on SQLite), so concurrent writers queue instead of racing for the same ``seq``. The hashing format is
-:mod:`doorstep.audit_chain`'s; this module only stores and loads rows.
+lock on SQLite), so concurrent writers queue instead of racing for the same ``seq``.
+The hashing format is :mod:`doorstep.audit_chain`'s; this module only stores and loads
+rows.
 """
 
 from __future__ import annotations
