@@ -62,6 +62,7 @@ class PacketRing:
 
     def __init__(self, pre_roll: float) -> None:
         self.pre_roll = pre_roll
+        self.gop = 0.0  # seconds between the last two keyframes; 0 until two were seen
         self._gops: deque[tuple[float, list[Packet]]] = deque()
 
     def push(self, packet: Packet, t: float | None = None) -> None:
@@ -71,6 +72,8 @@ class PacketRing:
         if packet.is_keyframe or not self._gops:
             if not packet.is_keyframe:
                 return  # nothing decodable before the first keyframe
+            if self._gops:
+                self.gop = t - self._gops[-1][0]
             self._gops.append((t, [packet]))
         else:
             self._gops[-1][1].append(packet)

@@ -221,7 +221,7 @@ class Agent:
                         self._on_end(ended, ended.last_motion + config.post_roll)
                     if started is not None:
                         started.detected_at = decoded_at
-                        self._on_start(started, ring)
+                        self._on_start(started, ring.packets())
                     if tracker.current is not None:
                         self._observe(tracker.current, frame, t, result, zone_box)
                 if self.stop.is_set():
@@ -246,7 +246,8 @@ class Agent:
             return 0.0
 
     # -- events ----------------------------------------------------------------------------
-    def _on_start(self, event: Event, ring: PacketRing) -> None:
+    def _on_start(self, event: Event, pre_roll: list[Packet]) -> None:
+        """Announce and queue the event; its clip begins with ``pre_roll`` (from a keyframe)."""
         self.notifier.publish("motion", {"state": "ON"})
         self.notifier.publish("event", event.payload("new"))
         self.outbox.put_event(event.payload())
@@ -256,7 +257,6 @@ class Agent:
         assert self._stream is not None
         path = self.outbox.tmp_dir / f"{event.id}.mp4"
         rec = Recording(event, open_writer(path, self._stream, self.config.masks))
-        pre_roll = ring.packets()
         if pre_roll:
             event.extra["clip_start"] = packet_time(pre_roll[0])
         for packet in pre_roll:
@@ -309,19 +309,28 @@ class Agent:
 
     # -- clips -----------------------------------------------------------------------------
     def _feed(self, packet: Packet, t: float, tracker: EventTracker, ring: PacketRing) -> None:
-        """Give the packet (decode time ``t`` s) to the open clips; finish or split them."""
+        """Give the packet (decode time ``t`` s) to the open clips; finish or split them.
+
+        A running event is split at a keyframe, the last one before ``max_clip`` going
+        by the stream's keyframe interval, and the next clip starts with that keyframe:
+        consecutive clips join without overlap or gap. A stream whose keyframes are
+        further apart than ``max_clip`` can only be cut at the next keyframe (cutting
+        elsewhere would need re-encoding), so its clips run that long.
+        """
+        limit = self.config.max_clip - 0.5
         for rec in list(self.recordings):
             if rec.end is not None and t > rec.end:
                 self._finish(rec)
                 continue
-            if rec.writer.duration >= self.config.max_clip - 0.5:
-                if rec.end is None and tracker.current is rec.event:
-                    old, new = tracker.split(t)
-                    self._on_end(old, t)
-                    self._finish(rec)
-                    self._on_start(new, ring)
-                    continue
+            running = rec.end is None and tracker.current is rec.event
+            if running and packet.is_keyframe and rec.writer.duration + ring.gop >= limit:
+                old, new = tracker.split(t)
+                self._on_end(old, t)
                 self._finish(rec)
+                self._on_start(new, [packet])
+                continue
+            if not running and rec.writer.duration >= limit:
+                self._finish(rec)  # post-roll of an ended event, cut at the cap
                 continue
             rec.writer.add(packet)
 
