@@ -123,7 +123,10 @@ class AgentConfig(BaseSettings):
         5.0, gt=0, le=300, description="Seconds without motion that end an event."
     )
     max_clip: float = Field(
-        60.0, ge=5, le=600, description="Longest clip in seconds; longer events are split at a keyframe."
+        60.0,
+        ge=5,
+        le=600,
+        description="Longest clip in seconds; longer events are split at a keyframe.",
     )
     # Delivery
     mqtt_url: str | None = Field(
