@@ -43,6 +43,20 @@ class Settings(BaseSettings):
     token_ttl_minutes: int = Field(
         720, ge=1, le=60 * 24 * 30, description="Lifetime of a user's bearer token."
     )
+    storage_url: str = Field(
+        "",
+        description="Where clips live: empty for data_dir/clips, or s3://bucket[/prefix] for an "
+        "S3-compatible store (credentials from the usual AWS_* variables or files).",
+    )
+    s3_endpoint_url: str | None = Field(
+        None,
+        description="Endpoint of a non-AWS S3 store (MinIO, Ceph, ...), e.g. http://host:9000.",
+    )
+    s3_cache_bytes: int = Field(
+        2 * 1024**3,
+        ge=0,
+        description="Local read cache of S3 clips, in bytes; least recently used go first.",
+    )
     max_clip_bytes: int = Field(
         200 * 1024 * 1024, ge=1024, description="Largest clip upload accepted, in bytes."
     )

@@ -69,6 +69,12 @@ class IntegrityError(DoorstepError):
     status_code = 422
 
 
+class StorageError(DoorstepError):
+    """The clip store cannot be reached, or refused the request; nothing was changed."""
+
+    status_code = 503
+
+
 class RateLimited(DoorstepError):
     """Too many attempts; try again later."""
 

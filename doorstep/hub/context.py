@@ -14,7 +14,7 @@ from doorstep.hub.db import make_engine, make_session_factory
 from doorstep.hub.live import LiveFeed, attach
 from doorstep.hub.migrate import upgrade
 from doorstep.hub.ratelimit import LoginRateLimiter
-from doorstep.hub.storage import LocalBlobStorage
+from doorstep.hub.storage import BlobStorage, open_storage
 from doorstep.signing import Ed25519PrivateKey, load_or_create_private_key
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ class Hub:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    storage: LocalBlobStorage
+    storage: BlobStorage
     login_limiter: LoginRateLimiter
     signing_key: Ed25519PrivateKey
     live: LiveFeed = field(default_factory=LiveFeed)
@@ -43,7 +43,7 @@ def build_hub(settings: Settings, *, migrate: bool = True) -> Hub:
     engine = make_engine(settings.resolved_database_url)
     if migrate:
         upgrade(engine)
-    storage = LocalBlobStorage(settings.data_dir / "clips")
+    storage = open_storage(settings)
     leftovers = storage.clean_temporary()
     if leftovers:
         log.warning("removed %d partial uploads left by an interrupted run", leftovers)

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from doorstep.config import Settings
 from doorstep.errors import IntegrityError, InvalidInput, NotFound, TooLarge
 from doorstep.fsutil import fsync_dir
 
@@ -33,15 +34,69 @@ def check_sha256(value: str | None, field: str = "X-Content-SHA256") -> str:
 
 
 class BlobStorage(Protocol):
-    """The three operations the hub needs from a clip store."""
+    """What the hub needs from a clip store: content-addressed blobs, never partial."""
 
     async def put(self, chunks: AsyncIterator[bytes], expected_sha256: str, max_bytes: int) -> int:
         """Store the stream if it hashes to expected_sha256; return its size."""
 
     def open(self, sha256: str) -> Path:
-        """A local path to read the blob from."""
+        """A local path to read the blob from (the hub serves and zips local files)."""
+
+    def exists(self, sha256: str) -> bool: ...
 
     def delete(self, sha256: str) -> None: ...
+
+    def stored(self) -> Iterator[str]:
+        """The SHA-256 of every stored blob."""
+
+    def clean_temporary(self) -> int:
+        """Remove leftovers of uploads interrupted by a crash; called at start-up."""
+
+
+def open_storage(settings: Settings) -> BlobStorage:
+    """The store the settings name: a local folder, or an S3-compatible bucket."""
+    if not settings.storage_url:
+        return LocalBlobStorage(settings.data_dir / "clips")
+    from doorstep.hub.storage_s3 import S3BlobStorage  # boto3 is needed only for S3
+
+    return S3BlobStorage.from_settings(settings)
+
+
+async def receive(
+    chunks: AsyncIterator[bytes], expected_sha256: str, max_bytes: int, tmp_dir: Path
+) -> tuple[Path, int]:
+    """Stream an upload into a fsynced temporary file, checking size and SHA-256 as it comes.
+
+    Returns the file and its size; the caller moves it into place or deletes it. On any
+    error (too large, empty, wrong hash, a dropped connection) nothing is left behind.
+    """
+    expected_sha256 = check_sha256(expected_sha256)
+    temp = tmp_dir / f"{uuid.uuid4().hex}.part"
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with open(temp, "wb") as out:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > max_bytes:
+                    raise TooLarge(f"upload exceeds the limit of {max_bytes} bytes")
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+        if size == 0:
+            raise InvalidInput("the upload is empty", field="body")
+        actual = digest.hexdigest()
+        if actual != expected_sha256:
+            raise IntegrityError(
+                f"body SHA-256 is {actual}, not the declared {expected_sha256}; "
+                "the upload was truncated or altered, nothing was stored",
+                field="X-Content-SHA256",
+            )
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+    return temp, size
 
 
 class LocalBlobStorage:
@@ -62,7 +117,6 @@ class LocalBlobStorage:
         return self.path_for(sha256).is_file()
 
     def clean_temporary(self) -> int:
-        """Remove leftovers of uploads interrupted by a crash; called at start-up."""
         removed = 0
         for leftover in self.tmp.glob("*.part"):
             leftover.unlink(missing_ok=True)
@@ -70,36 +124,20 @@ class LocalBlobStorage:
         return removed
 
     async def put(self, chunks: AsyncIterator[bytes], expected_sha256: str, max_bytes: int) -> int:
-        expected_sha256 = check_sha256(expected_sha256)
-        final = self.path_for(expected_sha256)
-        temp = self.tmp / f"{uuid.uuid4().hex}.part"
-        digest = hashlib.sha256()
-        size = 0
+        temp, size = await receive(chunks, expected_sha256, max_bytes, self.tmp)
         try:
-            with open(temp, "wb") as out:
-                async for chunk in chunks:
-                    size += len(chunk)
-                    if size > max_bytes:
-                        raise TooLarge(f"upload exceeds the limit of {max_bytes} bytes")
-                    digest.update(chunk)
-                    out.write(chunk)
-                out.flush()
-                os.fsync(out.fileno())
-            if size == 0:
-                raise InvalidInput("the upload is empty", field="body")
-            actual = digest.hexdigest()
-            if actual != expected_sha256:
-                raise IntegrityError(
-                    f"body SHA-256 is {actual}, not the declared {expected_sha256}; "
-                    "the upload was truncated or altered, nothing was stored",
-                    field="X-Content-SHA256",
-                )
-            final.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(temp, final)
-            fsync_dir(final.parent)
-            return size
+            self.adopt(temp, expected_sha256)
         finally:
             temp.unlink(missing_ok=True)
+        return size
+
+    def adopt(self, temp: Path, sha256: str) -> Path:
+        """Move a verified temporary file into place: renamed, then its folder fsynced."""
+        final = self.path_for(sha256)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(temp, final)
+        fsync_dir(final.parent)
+        return final
 
     def open(self, sha256: str) -> Path:
         path = self.path_for(sha256)
@@ -110,5 +148,5 @@ class LocalBlobStorage:
     def delete(self, sha256: str) -> None:
         self.path_for(sha256).unlink(missing_ok=True)
 
-    def iter_blobs(self) -> Iterator[Path]:
-        return (p for p in self.blobs.glob("*/*/*") if p.is_file())
+    def stored(self) -> Iterator[str]:
+        return (p.name for p in self.blobs.glob("*/*/*") if p.is_file())

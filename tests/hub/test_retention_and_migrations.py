@@ -30,7 +30,7 @@ def test_retention_deletes_expired_events_and_their_clips(
     assert api.upload(key, old["id"], b"old clip" * 100).status_code == 201
     assert api.upload(key, fresh["id"], b"new clip" * 100).status_code == 201
     hub = client.app.state.hub  # type: ignore[attr-defined]
-    blobs_before = set(hub.storage.iter_blobs())
+    blobs_before = set(hub.storage.stored())
 
     with caplog.at_level(logging.INFO, logger="doorstep.hub.services.retention"):
         run_retention(hub)
@@ -39,7 +39,7 @@ def test_retention_deletes_expired_events_and_their_clips(
     assert (
         client.get(f"/api/v1/events/{fresh['id']}/clip", headers=bearer(token)).status_code == 200
     )
-    assert len(set(hub.storage.iter_blobs())) == len(blobs_before) - 1
+    assert len(set(hub.storage.stored())) == len(blobs_before) - 1
     assert any("deleted 1 events and 1 files" in message for message in caplog.messages)
 
 
@@ -66,11 +66,11 @@ def test_deleting_a_camera_removes_its_clips(api: Api, client: TestClient) -> No
     event = api.event(camera["api_key"])
     api.upload(camera["api_key"], event["id"], b"clip" * 100)
     hub = client.app.state.hub  # type: ignore[attr-defined]
-    assert list(hub.storage.iter_blobs())
+    assert list(hub.storage.stored())
     assert (
         client.delete(f"/api/v1/cameras/{camera['id']}", headers=bearer(token)).status_code == 204
     )
-    assert list(hub.storage.iter_blobs()) == []
+    assert list(hub.storage.stored()) == []
     assert client.get(f"/api/v1/events/{event['id']}", headers=bearer(token)).status_code == 404
 
 

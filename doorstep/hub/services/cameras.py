@@ -10,7 +10,7 @@ from doorstep.hub.models import Camera, Event, User
 from doorstep.hub.schemas import CameraCreate, CameraUpdate
 from doorstep.hub.security import CAMERA_KEY_PREFIX, new_secret, secret_hash
 from doorstep.hub.services.events import delete_events
-from doorstep.hub.storage import LocalBlobStorage
+from doorstep.hub.storage import BlobStorage
 
 
 def create_camera(session: Session, owner: User, data: CameraCreate) -> tuple[Camera, str]:
@@ -52,7 +52,7 @@ def rotate_key(session: Session, camera: Camera) -> str:
     return key
 
 
-def delete_camera(session: Session, storage: LocalBlobStorage, camera: Camera) -> int:
+def delete_camera(session: Session, storage: BlobStorage, camera: Camera) -> int:
     """Delete a camera, its events and the blobs no other event refers to."""
     events = list(session.scalars(select(Event).where(Event.camera_id == camera.id)))
     removed = delete_events(session, storage, events)

@@ -13,7 +13,7 @@ from doorstep.errors import Conflict, NotFound
 from doorstep.hub.db import utcnow
 from doorstep.hub.models import Camera, Event, User
 from doorstep.hub.schemas import EventCreate
-from doorstep.hub.storage import LocalBlobStorage
+from doorstep.hub.storage import BlobStorage
 
 
 def upsert_event(session: Session, camera: Camera, data: EventCreate) -> tuple[Event, bool]:
@@ -104,7 +104,7 @@ def blob_in_use(session: Session, sha256: str, excluding: Iterable[str] = ()) ->
     return False
 
 
-def delete_events(session: Session, storage: LocalBlobStorage, events: list[Event]) -> int:
+def delete_events(session: Session, storage: BlobStorage, events: list[Event]) -> int:
     """Delete events, then the blobs nothing else refers to; returns blobs removed."""
     ids = [event.id for event in events]
     blobs = {sha for event in events for sha in (event.clip_sha256, event.snapshot_sha256) if sha}

@@ -19,7 +19,7 @@ from doorstep.hub.models import Camera, Event
 from doorstep.hub.models_requests import RequestClip
 from doorstep.hub.services import audit
 from doorstep.hub.services.events import delete_events
-from doorstep.hub.storage import LocalBlobStorage
+from doorstep.hub.storage import BlobStorage
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ def held_for_police(now: datetime) -> Select[str]:
     )
 
 
-def purge_expired(session: Session, storage: LocalBlobStorage, now: datetime) -> list[PurgedCamera]:
+def purge_expired(session: Session, storage: BlobStorage, now: datetime) -> list[PurgedCamera]:
     """Delete what each camera no longer keeps; one summary per camera touched."""
     purged: list[PurgedCamera] = []
     for camera in session.scalars(select(Camera)):
