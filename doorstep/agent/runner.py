@@ -252,8 +252,6 @@ class Agent:
         self.notifier.publish("event", event.payload("new"))
         self.outbox.put_event(event.payload())
         self.result.events.append(event)
-        if self.outbox.has_file(event.id, "clip"):
-            return  # recorded by an earlier run of the same file
         assert self._stream is not None
         path = self.outbox.tmp_dir / f"{event.id}.mp4"
         rec = Recording(event, open_writer(path, self._stream, self.config.masks))
@@ -342,11 +340,15 @@ class Agent:
         except av.error.FFmpegError as exc:
             log.error("clip of event %s could not be written: %s", event.id, exc)
             path = None
-        if path is not None:
+        # A re-run of a file (after a crash) records and labels its events again, so they
+        # come out the same; what an earlier run already queued is kept, not replaced.
+        if path is not None and self.outbox.has_file(event.id, "clip"):
+            path.unlink(missing_ok=True)
+        elif path is not None:
             dest = self.outbox.files_dir / f"{event.id}.mp4"
             sha, size = publish_file(path, dest)
             self.outbox.put_file(event.id, "clip", dest, sha, size)
-        if rec.best is not None:
+        if rec.best is not None and not self.outbox.has_file(event.id, "snapshot"):
             data = snapshot_jpeg(rec.best, self.config.masks)
             dest = self.outbox.files_dir / f"{event.id}.jpg"
             sha = write_bytes_atomic(data, dest)

@@ -9,7 +9,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from doorstep.agent.config import load_config
 from doorstep.agent.outbox import Outbox
+from doorstep.agent.runner import run_agent
 from tests.agent.conftest import TRAFFIC_ZONE, agent_cmd, free_port, write_config
 from tests.agent.receiver import KEY, Receiver
 
@@ -110,3 +112,23 @@ def test_refused_upload_is_given_up_not_retried(receiver: Receiver) -> None:
     uploader = Uploader(box, HubClient(receiver.url, "dsk_wrong"), initial=0.1, maximum=0.2)
     assert uploader.step() is True  # 401: given up, logged
     assert box.pending() == 0 and receiver.events == {}
+
+
+def test_rerun_of_a_file_repeats_its_events_and_keeps_what_was_queued(media_dir: Path) -> None:
+    """Re-running a file is the recovery after a crash: same events, same labels, no new files."""
+    config = load_config(data_dir=Path("agent"), event_gap=1.0)
+    video = str(media_dir / "pets09-s2l1" / "vtest_h264.mp4")
+    first = run_agent(config, video)
+    assert any(event.label == "person" for event in first.events)
+    files = {p.name: p.read_bytes() for p in Path("agent/files").iterdir()}
+    second = run_agent(config, video)
+    assert [(e.id, e.label, e.score, e.end) for e in second.events] == [
+        (e.id, e.label, e.score, e.end) for e in first.events
+    ]
+    assert {p.name: p.read_bytes() for p in Path("agent/files").iterdir()} == files
+    box = Outbox(Path("agent"))
+    queued = {job.id: job.payload for job in box.due_events(time.time(), limit=100)}
+    box.close()
+    assert {event.id: event.label for event in first.events} == {
+        event_id: payload["label"] for event_id, payload in queued.items()
+    }
