@@ -10,13 +10,16 @@ hub treats a repeat as an update, so a retry after a crash never duplicates anyt
 
 from __future__ import annotations
 
+import fcntl
 import json
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from doorstep.errors import ConfigError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -69,6 +72,7 @@ class Outbox:
         self.tmp_dir = data_dir / "tmp"
         self.files_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self._owner = _lock_data_dir(data_dir)
         self._path = data_dir / "outbox.sqlite3"
         self._local = threading.local()
         self._lock = threading.Lock()
@@ -88,10 +92,12 @@ class Outbox:
         return db
 
     def close(self) -> None:
+        """Close this thread's connection and give the data dir up to the next agent."""
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is not None:
             db.close()
             self._local.db = None
+        self._owner.close()
 
     def put_event(self, payload: dict[str, Any]) -> None:
         """Queue an event, or a newer state of it (non-null fields win)."""
@@ -212,3 +218,18 @@ class Outbox:
             "SELECT COUNT(*) FROM files WHERE failed IS NULL AND sent = 0"
         ).fetchone()[0]
         return int(events) + int(files)
+
+
+def _lock_data_dir(data_dir: Path) -> IO[bytes]:
+    """Hold the data dir for one agent: two sharing it would delete each other's clips in
+    progress (``tmp/`` is cleared at start) and upload each other's events with the wrong
+    camera key. The lock goes with the process, so a killed agent never leaves it stale."""
+    handle = open(data_dir / "agent.lock", "a+b")  # noqa: SIM115 (held until close)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise ConfigError(
+            f"{data_dir} is in use by another agent; give each camera its own --data-dir"
+        ) from None
+    return handle

@@ -378,24 +378,29 @@ def run_agent(
     ``echo`` receives a line for each event as it starts, is labelled and ends.
     """
     outbox = Outbox(config.data_dir)
-    uploader: Uploader | None = None
-    if config.hub_url:
-        client = HubClient(config.hub_url, config.camera_key)
-        config = fetch_hub_settings(config, client)
-        uploader = Uploader(outbox, client, config.retry_initial, config.retry_max)
-        uploader.start()
-    own_notifier = notifier is None
-    notifier = notifier or build_notifier(config, echo)
-    source = PyAVSource(source_url, decode_threads=config.decode_threads)
-    agent = Agent(config, source, outbox=outbox, notifier=notifier, realtime=realtime, stop=stop)
     try:
-        result = agent.run()
+        client = HubClient(config.hub_url, config.camera_key) if config.hub_url else None
+        if client is not None:
+            config = fetch_hub_settings(config, client)
+        own_notifier = notifier is None
+        notifier = notifier or build_notifier(config, echo)
+        source = PyAVSource(source_url, decode_threads=config.decode_threads)
+        agent = Agent(
+            config, source, outbox=outbox, notifier=notifier, realtime=realtime, stop=stop
+        )
+        uploader = None
+        if client is not None:
+            uploader = Uploader(outbox, client, config.retry_initial, config.retry_max)
+            uploader.start()
+        try:
+            result = agent.run()
+        finally:
+            if own_notifier:
+                notifier.close()
+            if uploader is not None:
+                uploader.drain(0 if agent.stop.is_set() else config.drain_timeout)
+                uploader.stop()
+        result.queued = outbox.pending()
+        return result
     finally:
-        if own_notifier:
-            notifier.close()
-        if uploader is not None:
-            uploader.drain(0 if agent.stop.is_set() else config.drain_timeout)
-            uploader.stop()
-    result.queued = outbox.pending()
-    outbox.close()
-    return result
+        outbox.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -72,3 +73,28 @@ def test_invalid_config_one_error_line() -> None:
         agent_cmd("x.mp4", "--config", "agent.json"), capture_output=True, text=True, timeout=60
     )
     assert "pre_roll" in assert_one_error_line(proc)
+
+
+def test_second_agent_on_the_same_data_dir_is_refused(traffic: Path) -> None:
+    """Two agents sharing a data dir would clear each other's clips in progress."""
+    first = subprocess.Popen(
+        agent_cmd(traffic, "--realtime", "--data-dir", "shared"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not Path("shared/outbox.sqlite3").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        second = subprocess.run(
+            agent_cmd(traffic, "--data-dir", "shared"), capture_output=True, text=True, timeout=60
+        )
+        assert "in use by another agent" in assert_one_error_line(second)
+        assert first.poll() is None  # the first one goes on
+    finally:
+        first.terminate()
+        first.wait(timeout=30)
+    again = subprocess.run(
+        agent_cmd(traffic, "--data-dir", "shared", "-q"), capture_output=True, text=True, timeout=60
+    )
+    assert again.returncode == 0, again.stderr  # free once the first has stopped
