@@ -79,6 +79,9 @@ class Outbox:
         self.changed = threading.Event()
         with self._db() as db:
             db.executescript(SCHEMA)
+            # A (re)start is when a key or the network may have been fixed: try everything now.
+            db.execute("UPDATE events SET next_try = 0 WHERE failed IS NULL")
+            db.execute("UPDATE files SET next_try = 0 WHERE failed IS NULL AND sent = 0")
         for leftover in self.tmp_dir.iterdir():
             leftover.unlink(missing_ok=True)
 
@@ -91,12 +94,16 @@ class Outbox:
             self._local.db = db
         return db
 
-    def close(self) -> None:
-        """Close this thread's connection and give the data dir up to the next agent."""
+    def disconnect(self) -> None:
+        """Close the calling thread's connection (each thread has its own)."""
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is not None:
             db.close()
             self._local.db = None
+
+    def close(self) -> None:
+        """Disconnect and give the data dir up to the next agent."""
+        self.disconnect()
         self._owner.close()
 
     def put_event(self, payload: dict[str, Any]) -> None:
@@ -198,8 +205,13 @@ class Outbox:
             )
 
     def fail_event(self, job: EventJob, reason: str) -> None:
+        """Give the event up, and its files with it (the hub cannot take them without it)."""
         with self._lock, self._db() as db:
             db.execute("UPDATE events SET failed = ? WHERE id = ?", (reason, job.id))
+            db.execute(
+                "UPDATE files SET failed = ? WHERE event_id = ? AND sent = 0 AND failed IS NULL",
+                (f"event refused: {reason}", job.id),
+            )
 
     def fail_file(self, job: FileJob, reason: str) -> None:
         with self._lock, self._db() as db:

@@ -2,8 +2,11 @@
 
 Follows docs/ingest-api.md: events first (POST, idempotent by id), then their clip
 and snapshot (PUT with ``X-Content-SHA256``). Network errors, 5xx, 408 and 429 are
-retried with exponential backoff and jitter; any other 4xx is logged and given up,
-since sending the same bytes again cannot succeed.
+retried with exponential backoff and jitter. 401 and 403 say the camera key is wrong
+or was rotated: that is fixed by restarting with the right key, so everything stays
+queued (retried at the longest backoff, and at once after a restart). Any other 4xx
+is logged and given up, with the event's files, since sending the same bytes again
+cannot succeed.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from doorstep.agent.outbox import EventJob, FileJob, Outbox
 log = logging.getLogger(__name__)
 
 RETRYABLE = {408, 429}
+KEY_REFUSED = {401, 403}
 CONTENT_TYPES = {"clip": "video/mp4", "snapshot": "image/jpeg"}
 
 
@@ -75,7 +79,6 @@ class Uploader:
         self.outbox.changed.set()
         self._thread.join(timeout=30)
         self.client.close()
-        self.outbox.close()
 
     def drain(self, timeout: float) -> bool:
         """Wait until nothing is pending; False if the timeout passed first."""
@@ -102,6 +105,7 @@ class Uploader:
             self.idle.set()
             self.outbox.changed.wait(wait if wait > 0 else 0.01)
             self.idle.clear()
+        self.outbox.disconnect()  # this thread's connection
 
     def step(self) -> bool:
         """Send what is due once; True if anything was delivered or given up."""
@@ -132,9 +136,20 @@ class Uploader:
         if response.status_code >= 500 or response.status_code in RETRYABLE:
             self.outbox.retry_event(job, self.backoff(job.attempts))
             return None
+        if response.status_code in KEY_REFUSED:
+            self._key_refused(response)
+            self.outbox.retry_event(job, self.maximum)
+            return None
         log.error("hub refused event %s: %s %s", job.id, response.status_code, response.text)
         self.outbox.fail_event(job, f"{response.status_code} {response.text[:200]}")
         return False
+
+    def _key_refused(self, response: httpx.Response) -> None:
+        log.error(
+            "hub refused the camera key (%s); uploads stay queued until the agent runs with "
+            "the right key",
+            response.status_code,
+        )
 
     def _send_file(self, job: FileJob) -> bool | None:
         try:
@@ -155,6 +170,10 @@ class Uploader:
             return True
         if response.status_code >= 500 or response.status_code in RETRYABLE:
             self.outbox.retry_file(job, self.backoff(job.attempts))
+            return None
+        if response.status_code in KEY_REFUSED:
+            self._key_refused(response)
+            self.outbox.retry_file(job, self.maximum)
             return None
         log.error(
             "hub refused %s of %s: %s %s",

@@ -70,6 +70,8 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Bearer {KEY}":
             return self._reply(401)
         payload = json.loads(body)
+        if not payload.get("start_time"):  # the hub validates events as strictly
+            return self._reply(422, {"detail": "start_time is required"})
         with srv.lock:
             known = srv.events.get(payload["id"])
             if known is None:

@@ -3,6 +3,7 @@ exactly once; an agent killed with SIGKILL and restarted loses and duplicates no
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -12,6 +13,7 @@ from pathlib import Path
 from doorstep.agent.config import load_config
 from doorstep.agent.outbox import Outbox
 from doorstep.agent.runner import run_agent
+from doorstep.agent.uploader import HubClient, Uploader
 from tests.agent.conftest import TRAFFIC_ZONE, agent_cmd, free_port, write_config
 from tests.agent.receiver import KEY, Receiver
 
@@ -104,14 +106,43 @@ def test_outbox_survives_reopen_and_merges_updates(tmp_path: Path) -> None:
     assert again.pending() == 0
 
 
-def test_refused_upload_is_given_up_not_retried(receiver: Receiver) -> None:
-    from doorstep.agent.uploader import HubClient, Uploader
+def queue_event_with_clip(box: Outbox, event_id: str, payload: dict[str, object]) -> None:
+    box.put_event({"id": event_id, **payload})
+    clip = box.files_dir / f"{event_id}.mp4"
+    clip.write_bytes(b"clip bytes")
+    box.put_file(event_id, "clip", clip, hashlib.sha256(b"clip bytes").hexdigest(), 10)
 
+
+def test_a_refused_key_keeps_everything_queued_until_the_right_key(receiver: Receiver) -> None:
+    """401 means the key is wrong or was rotated: nothing is dropped; a restart retries."""
+    event_id = "00000000-0000-0000-0000-000000000001"
     box = Outbox(Path("data"))
-    box.put_event({"id": "00000000-0000-0000-0000-000000000001", "start_time": "t0"})
-    uploader = Uploader(box, HubClient(receiver.url, "dsk_wrong"), initial=0.1, maximum=0.2)
-    assert uploader.step() is True  # 401: given up, logged
-    assert box.pending() == 0 and receiver.events == {}
+    queue_event_with_clip(box, event_id, {"start_time": "2026-11-25T10:00:00+00:00"})
+    wrong = Uploader(box, HubClient(receiver.url, "dsk_wrong"), initial=0.1, maximum=60)
+    assert wrong.step() is False
+    assert box.pending() == 2 and receiver.events == {}
+    assert (box.next_due() or 0) > time.time() + 30  # not hammering the hub meanwhile
+    box.close()
+
+    restarted = Outbox(Path("data"))  # the agent restarted with the right key
+    right = Uploader(restarted, HubClient(receiver.url, KEY), initial=0.1, maximum=60)
+    while right.step():
+        pass
+    assert restarted.pending() == 0
+    assert list(receiver.events) == [event_id] and (event_id, "clip") in receiver.files
+    restarted.close()
+
+
+def test_a_refused_event_is_given_up_with_its_files(receiver: Receiver) -> None:
+    """A 4xx other than the key's: sending the same bytes again cannot succeed."""
+    box = Outbox(Path("data"))
+    queue_event_with_clip(box, "00000000-0000-0000-0000-000000000002", {"label": "motion"})
+    uploader = Uploader(box, HubClient(receiver.url, KEY), initial=0.1, maximum=0.2)
+    assert uploader.step() is True  # 422: given up, logged
+    assert box.pending() == 0 and box.next_due() is None
+    assert uploader.drain(1.0)  # nothing left to wait for
+    assert receiver.events == {} and receiver.files == {}
+    box.close()
 
 
 def test_rerun_of_a_file_repeats_its_events_and_keeps_what_was_queued(media_dir: Path) -> None:
