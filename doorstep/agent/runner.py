@@ -138,21 +138,30 @@ class Agent:
 
     # -- main loop -------------------------------------------------------------------------
     def run(self) -> RunResult:
+        """Read the source; a live one is reconnected with backoff until stopped.
+
+        The backoff doubles while attempts fail and starts again at 1 s after a
+        connection that delivered frames, so a drop a day later waits 1 s, not the cap.
+        """
         delay = 1.0
         while not self.stop.is_set():
+            frames_before = self.result.frames
             try:
                 self._run_once()
                 if not self.source.live:
                     break
-                log.warning("stream %s ended; reconnecting", getattr(self.source, "url", ""))
+                reason = f"stream {getattr(self.source, 'url', '')} ended"
             except VideoError as exc:
                 if not self.source.live or not self._opened:
                     # A file, or a stream that never opened (a wrong URL), is a user error.
                     self.result.error = exc
                     break
-                log.warning("%s; reconnecting in %.0f s", exc.message, delay)
+                reason = exc.message
             finally:
                 self.source.close()
+            if self.result.frames > frames_before:
+                delay = 1.0
+            log.warning("%s; reconnecting in %.0f s", reason, delay)
             if self.stop.wait(delay):
                 break
             delay = min(self.config.reconnect_max, delay * 2)

@@ -6,6 +6,8 @@ FFmpeg); its first connection is cut at 40 % and the next ones play in full.
 
 from __future__ import annotations
 
+import logging
+import re
 import subprocess
 import threading
 import time
@@ -21,9 +23,10 @@ from tests.agent.conftest import TRAFFIC_ZONE
 
 
 class FlakyCamera(ThreadingHTTPServer):
-    def __init__(self, stream: bytes) -> None:
+    def __init__(self, stream: bytes, drops: int = 1) -> None:
         super().__init__(("127.0.0.1", 0), CameraHandler)
         self.stream = stream
+        self.drops = drops  # the first connections are cut mid-stream
         self.connections = 0
 
 
@@ -33,7 +36,7 @@ class CameraHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
         self.server.connections += 1
         data = self.server.stream
-        if self.server.connections == 1:
+        if self.server.connections <= self.server.drops:
             data = data[: int(len(data) * 0.4)]  # the network drops mid-stream
         self.send_response(200)
         self.send_header("Content-Type", "video/mp2t")
@@ -81,3 +84,24 @@ def test_dropped_stream_is_reconnected_and_detection_goes_on(
     result = results[0]
     assert result.error is None  # a live source reconnects instead of failing
     assert len(result.events) >= 4  # the cut first pass plus a whole second pass (3 events)
+
+
+def test_backoff_starts_afresh_after_a_connection_that_worked(
+    camera: FlakyCamera, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Three drops in a row, each after frames arrived: every reconnect waits 1 s."""
+    camera.drops = 3
+    config = load_config(data_dir=tmp_path / "agent", reconnect_max=8.0)
+    url = f"http://127.0.0.1:{camera.server_address[1]}/stream.ts"
+    stop = threading.Event()
+    runner = threading.Thread(target=lambda: run_agent(config, url, stop=stop))
+    with caplog.at_level(logging.WARNING, logger="doorstep.agent.runner"):
+        runner.start()
+        deadline = time.monotonic() + 60
+        while camera.connections < 4 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+        runner.join(60)
+    assert camera.connections >= 4
+    delays = re.findall(r"reconnecting in (\d+) s", caplog.text)
+    assert len(delays) >= 3 and set(delays) == {"1"}, caplog.text
