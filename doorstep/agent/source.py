@@ -107,14 +107,18 @@ class PyAVSource:
         assert self._container is not None and self._stream is not None
         stream = self._stream
         skips = _SkipTracker(stream, wanted)
+        clock = _Clock(stream)
         try:
             for packet in self._container.demux(stream):
+                clock.stamp_packet(packet)
                 skips.before_decode(packet)
                 try:
                     frames = list(packet.decode())  # type: ignore[arg-type]
                 except av.error.FFmpegError:
                     self.decode_errors += 1
                     frames = []
+                for frame in frames:
+                    clock.stamp_frame(frame)
                 skipped = skips.after_decode(frames, flushed=not packet.size)
                 yield Chunk(packet if packet.size else None, frames, skipped)  # type: ignore[arg-type]
         except av.error.FFmpegError as exc:
@@ -157,6 +161,35 @@ def _identity(url: str, live: bool) -> str:
         return url
     key = f"{Path(url).resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+class _Clock:
+    """Times for a source that carries none (raw H.264 from a file, a pipe or TCP).
+
+    Such packets have no pts or dts and decode to frames without a time, which would
+    leave nothing to analyse and a pre-roll ring that never ages. Packets get a decode
+    time and frames a presentation time, each counted at the stream's frame rate in the
+    order they come; sources with timestamps pass through untouched. A clip cut from
+    such a stream has its frames in decode order, right for the I/P streams cameras send
+    raw; B-frames would show out of order.
+    """
+
+    def __init__(self, stream: VideoStream) -> None:
+        rate = stream.average_rate or stream.guessed_rate or 25
+        time_base = float(stream.time_base) if stream.time_base else 0.0
+        self._ticks = max(1, round(1 / (float(rate) * time_base))) if time_base else 0
+        self._packet = 0
+        self._frame = 0
+
+    def stamp_packet(self, packet: Packet) -> None:
+        if self._ticks and packet.size and packet.pts is None and packet.dts is None:
+            packet.dts = self._packet  # only dts: the decoder must not reorder made-up pts
+            self._packet += packet.duration or self._ticks
+
+    def stamp_frame(self, frame: VideoFrame) -> None:
+        if self._ticks and frame.pts is None:
+            frame.pts = self._frame
+            self._frame += self._ticks
 
 
 class _SkipTracker:

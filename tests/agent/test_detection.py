@@ -119,3 +119,26 @@ def test_cli_prints_each_event_as_it_happens(traffic: Path) -> None:
         timeout=120,
     )
     assert quiet.returncode == 0 and quiet.stdout == ""
+
+
+def test_raw_h264_without_timestamps_gives_the_same_events(traffic: Path, tmp_path: Path) -> None:
+    """Raw Annex-B H.264 (a camera's TCP stream, a .h264 file) carries no pts or dts."""
+    raw = tmp_path / "traffic.h264"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(traffic), "-c", "copy"]
+        + ["-bsf:v", "h264_mp4toannexb", "-f", "h264", str(raw)],
+        check=True,
+    )
+    runs = {}
+    for name, source in {"mp4": traffic, "raw": raw}.items():
+        config = load_config(zones=[TRAFFIC_ZONE], event_gap=2.0, data_dir=tmp_path / name)
+        result = run_agent(config, str(source))
+        assert result.error is None
+        runs[name] = result
+    assert [(e.start, e.end) for e in runs["raw"].events] == [
+        (e.start, e.end) for e in runs["mp4"].events
+    ]
+    assert len(runs["raw"].events) == 3
+    last = runs["raw"].events[-1]
+    duration = float(ffprobe(tmp_path / "raw" / "files" / f"{last.id}.mp4")["format"]["duration"])
+    assert duration < 12  # pre-roll from the last keyframes, not the whole stream
