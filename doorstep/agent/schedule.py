@@ -2,8 +2,8 @@
 
 The first frame at or after each tick of a grid of ``1 / analysis_fps`` seconds from
 the first frame is analysed. Because that depends only on a frame's own time and the
-one before it, the source can be told before decoding which frames will be analysed
-(``wanted``) and let the decoder drop the others it can.
+one shown before it, the source can be told before decoding which frames will be
+analysed (``wanted``) and let the decoder drop the others it can.
 
 While motion waits for confirmation (``motion_min_frames``), the runner sets ``hurry``
 and every frame is analysed: a short passage is then confirmed whatever the phase of
@@ -41,8 +41,12 @@ class AnalysisSchedule:
         self._last_tick = max(tick, self._last_tick)
         return True
 
-    def wanted(self, t: float, duration: float) -> bool:
-        """Whether a frame at ``t`` s following one ``duration`` s earlier will be analysed."""
+    def wanted(self, t: float, previous: float) -> bool:
+        """Whether a frame at ``t`` s, shown after one at ``previous`` s, will be analysed.
+
+        ``due`` analyses a frame when its tick is past the last analysed frame's, and
+        that is always the tick of the frame before it: the same test, before decoding.
+        """
         if self._origin is None or self.hurry:
             return True  # the grid starts at the first decoded frame
-        return self._tick(t) > self._tick(t - duration)
+        return self._tick(t) > self._tick(previous)

@@ -14,6 +14,7 @@ are whole.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 from collections.abc import Callable, Iterator
@@ -30,6 +31,7 @@ from av.video.stream import VideoStream
 
 from doorstep.errors import VideoError
 
+_SEEN = 64  # packet times remembered to find a frame's predecessor (a GOP's reordering)
 LIVE_PREFIXES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://")
 
 
@@ -46,7 +48,8 @@ class Chunk:
     skipped: int = 0
 
 
-# Whether the frame at ``time`` seconds, shown for ``duration`` seconds, must be decoded.
+# Whether the frame at ``time`` seconds, shown after the one at ``previous`` seconds, must be
+# decoded.
 Wanted = Callable[[float, float], bool]
 
 
@@ -205,11 +208,7 @@ class _SkipTracker:
         self._wanted = wanted
         self._context = stream.codec_context
         self._time_base = float(stream.time_base) if stream.time_base else 0.0
-        rate = stream.average_rate or stream.guessed_rate
-        # Live streams often leave packet durations unset: assume a constant rate.
-        self._frame_ticks = (
-            round(1 / (float(rate) * self._time_base)) if rate and self._time_base else 0
-        )
+        self._seen: list[int] = []  # pts of the latest packets, sorted (see _previous)
         self._pending: list[int] = []  # pts of frames sent with NONREF, not yet accounted for
         self._skipping = False
 
@@ -223,12 +222,27 @@ class _SkipTracker:
             self._pending.append(packet.pts)
 
     def _skippable(self, packet: Packet) -> bool:
-        if self._wanted is None or not packet.size or packet.pts is None or packet.is_keyframe:
+        if self._wanted is None or not packet.size or packet.pts is None:
             return False
-        ticks = packet.duration or self._frame_ticks
-        if ticks <= 0:
+        previous = self._previous(packet.pts)
+        if packet.is_keyframe or previous is None:
             return False
-        return not self._wanted(packet.pts * self._time_base, ticks * self._time_base)
+        return not self._wanted(packet.pts * self._time_base, previous * self._time_base)
+
+    def _previous(self, pts: int) -> int | None:
+        """The pts of the frame shown just before this one, among the packets seen so far.
+
+        Remembers ``pts`` too. A non-reference frame comes after every frame shown before
+        it in decode order (B-frames follow the frames they sit between), so for the frames
+        that may be skipped this is exact, also at a variable frame rate. Were a frame
+        missing, the one found would be earlier, which can only make a frame wanted.
+        """
+        index = bisect.bisect_left(self._seen, pts)
+        previous = self._seen[index - 1] if index else None
+        self._seen.insert(index, pts)
+        if len(self._seen) > _SEEN:
+            del self._seen[0]
+        return previous
 
     def after_decode(self, frames: list[VideoFrame], *, flushed: bool) -> int:
         if not self._pending:
