@@ -218,7 +218,8 @@ class EncodeClipWriter:
         self._stream.time_base = Fraction(1, 90000)
         self._mask = polygon_mask(masks, ctx.width, ctx.height) if masks else None
         self._time_base = template.time_base or Fraction(1, 90000)
-        self._first: float | None = None
+        self._first: float | None = None  # decode time of the first packet (for duration)
+        self._origin: float | None = None  # presentation time of the first frame (time 0)
         self._last_pts = -1
         self.duration = 0.0
         self.count = 0
@@ -239,13 +240,15 @@ class EncodeClipWriter:
             self._encode(frame)  # type: ignore[arg-type]
 
     def _encode(self, frame: VideoFrame) -> None:
-        if frame.pts is None or self._first is None:
+        if frame.pts is None:
             return
         # A standalone decoder has no time base of its own: use the stream's.
         t = float(frame.pts * self._time_base)
         image = mask_image(frame.to_ndarray(format="bgr24"), self._mask)
         out = VideoFrame.from_ndarray(image, format="bgr24")
-        pts = round((t - self._first) * 90000)
+        if self._origin is None:
+            self._origin = t
+        pts = round((t - self._origin) * 90000)
         if pts <= self._last_pts:
             return
         self._last_pts = pts
