@@ -255,7 +255,13 @@ def _position(raw: object, index: int) -> tuple[float, float]:
 
 
 def _is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite JSON number; an integer too large for a float (400 digits) is not one."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _check_lon_lat(lon: float, lat: float, what: str) -> None:

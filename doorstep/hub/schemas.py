@@ -7,7 +7,7 @@ hashes, key hashes) never appear in a `Public` schema.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
@@ -16,12 +16,17 @@ from doorstep.hub.models import Role
 
 
 def _aware(value: datetime) -> datetime:
+    """With a timezone, as UTC; an instant outside years 1-9999 in UTC is refused."""
     if value.tzinfo is None:
         raise ValueError("must include a timezone, e.g. 2026-01-01T12:00:00Z")
-    return value
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+MAX_INT = 2**62  # the largest number a query may carry: SQLite and PostgreSQL hold it
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 Password = Annotated[
     str, Field(min_length=10, max_length=200, description="At least 10 characters.")

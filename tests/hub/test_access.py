@@ -193,3 +193,16 @@ def test_login_attempts_are_rate_limited(api: Api, client: TestClient) -> None:
     )
     assert blocked.status_code == 429
     assert "Retry-After" in blocked.headers
+
+
+def test_oversized_usernames_count_against_the_client_only(client: TestClient) -> None:
+    """Made-up megabyte emails get no limiter key of their own, yet cannot dodge the limit."""
+    limiter = client.app.state.hub.login_limiter  # type: ignore[attr-defined]
+    replies = [
+        client.post(
+            "/api/v1/auth/token", data={"username": f"{n:02}" + "x" * 999_000, "password": "x" * 12}
+        ).status_code
+        for n in range(12)
+    ]
+    assert replies == [401] * 10 + [429] * 2
+    assert len(limiter) == 1  # the client's key

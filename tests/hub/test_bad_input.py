@@ -69,6 +69,9 @@ def test_duplicate_signup_is_409(api: Api, client: TestClient) -> None:
             "start_time": "2026-11-01T12:00:00Z",
             "label": "dog",
         },
+        # Valid ISO dates whose UTC instant falls outside years 1-9999.
+        {"id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11", "start_time": "0001-01-01T00:30:00+01:00"},
+        {"id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11", "start_time": "9999-12-31T23:59:00-01:00"},
     ],
 )
 def test_bad_events_are_422(api: Api, body: dict) -> None:
@@ -93,6 +96,9 @@ def test_bad_events_are_422(api: Api, body: dict) -> None:
         ("post", "/api/v1/cameras", {"json": [1, 2, 3]}),
         ("get", "/api/v1/events", {"params": {"since": "yesterday"}}),
         ("get", "/api/v1/events", {"params": {"limit": "-1"}}),
+        ("get", "/api/v1/events", {"params": {"since": "2024-01-01T00:00:00"}}),  # no zone
+        ("get", "/api/v1/events", {"params": {"since": "0001-01-01T00:00:00+01:00"}}),
+        ("get", "/api/v1/events", {"params": {"offset": str(10**20)}}),
         ("get", "/api/v1/events/%00", {}),
         ("patch", "/api/v1/cameras/x", {"json": {"retention_days": "forever"}}),
     ],

@@ -154,3 +154,10 @@ def test_concurrent_appends_keep_one_chain(client: TestClient) -> None:
     assert sorted(subjects) == sorted(
         f"writer-{n}-{i}" for n in range(writers) for i in range(appends)
     )
+
+
+def test_a_seq_beyond_any_integer_is_a_clear_422(world: World) -> None:
+    reply = world.client.get(
+        "/api/v1/audit", params={"after_seq": str(10**20)}, headers=bearer(world.auditor)
+    )
+    assert reply.status_code == 422, reply.text

@@ -65,3 +65,24 @@ def test_emergency_needs_supervisor_then_gives_access_and_notifies(world: World)
     assert row["emergency_requests"] == 1 and row["emergency_clips"] == 1
     (listed,) = report["requests"]
     assert listed["emergency"] is True and listed["emergency_status"] == "approved"
+
+
+def test_a_closed_emergency_request_cannot_be_approved(world: World) -> None:
+    """Closing stops everything: no footage without consent through a closed request."""
+    owner = world.owner("ann", east_m=10)
+    created = world.request(
+        emergency=True, justification=JUSTIFICATION, incident_type="missing_person"
+    )
+    rid, event_id = created.json()["id"], owner.events[0]["id"]
+    closed = world.client.post(f"/api/v1/requests/{rid}/close", headers=bearer(world.officer))
+    assert closed.status_code == 200, closed.text
+    approved = world.client.post(
+        f"/api/v1/requests/{rid}/approve", headers=bearer(world.supervisor)
+    )
+    assert approved.status_code == 409, approved.text
+    assert "closed" in approved.json()["detail"]
+    clip = world.client.get(
+        f"/api/v1/requests/{rid}/clips/{event_id}", headers=bearer(world.officer)
+    )
+    assert clip.status_code == 404
+    assert world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json() == []

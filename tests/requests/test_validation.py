@@ -37,6 +37,16 @@ def _detail(reply: object) -> tuple[int, str, str]:
         ),
         ({"area": {"type": "Polygon", "coordinates": "nope"}}, "area", "no coordinates"),
         ({"area": {"type": "Point", "coordinates": [0, 0]}}, "area", "Unknown area type"),
+        (
+            {"area": {"type": "Circle", "center": [10**400, 0], "radius_m": 300}},
+            "area",
+            "center",
+        ),
+        (
+            {"area": {"type": "Circle", "center": list(CENTER), "radius_m": 10**400}},
+            "area",
+            "radius",
+        ),
     ],
     ids=[
         "too-large",
@@ -45,6 +55,8 @@ def _detail(reply: object) -> tuple[int, str, str]:
         "self-intersecting",
         "bad-geojson",
         "not-a-polygon",
+        "huge-integer-center",
+        "huge-integer-radius",
     ],
 )
 def test_bad_area(world: World, overrides: dict, field: str, words: str) -> None:

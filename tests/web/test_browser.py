@@ -40,6 +40,9 @@ CHROMIUM_ARGS = [
 pytestmark = pytest.mark.browser
 
 
+CAMERA_NAME = "Front door <img src=x onerror=\"document.title='XSS'\">"
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not CHROMIUM.exists():
@@ -154,7 +157,8 @@ def test_the_whole_story_in_chromium(
     page.wait_for_url("**/cameras")
 
     # Add a camera at the centre of the neighbourhood; its key is shown once.
-    page.get_by_label("Name").fill("Front door")
+    # An owner's name is shown to others (officers' map): markup in it must stay text.
+    page.get_by_label("Name").fill(CAMERA_NAME)
     page.get_by_label("Latitude").fill(str(CENTRE[0]))
     page.get_by_label("Longitude").fill(str(CENTRE[1]))
     page.get_by_role("button", name="Add camera").click()
@@ -230,6 +234,7 @@ def test_the_whole_story_in_chromium(
     # The owner shares from the inbox.
     page.goto(f"{base}/inbox")
     assert page.locator(f"#clip-{event_id}").is_checked()
+    page.get_by_label("Also share my cameras' exact location").check()
     shot(page, "08-owner-inbox")
     page.get_by_role("button", name="Share selected").click()
     page.wait_for_load_state()
@@ -238,6 +243,9 @@ def test_the_whole_story_in_chromium(
     # The officer sees the clip and downloads the evidence bundle.
     officer.goto(request_url)
     assert officer.locator("#clips-shared").inner_text() == "1"
+    officer.locator(".leaflet-marker-icon").first.click()
+    assert officer.locator(".leaflet-popup-content").inner_text() == CAMERA_NAME
+    assert "XSS" not in officer.title()  # the name's onerror never ran
     officer.wait_for_function(
         "document.querySelector('#shared-clips video').readyState >= 1", timeout=20_000
     )

@@ -12,6 +12,7 @@ from fastapi.responses import PlainTextResponse
 
 from doorstep.hub.deps import HubDep, SessionDep, require_roles
 from doorstep.hub.models import Role, User
+from doorstep.hub.schemas import MAX_INT
 from doorstep.hub.schemas_requests import AuditRowPublic, AuditVerdict, CheckpointPublic
 from doorstep.hub.services import audit
 from doorstep.signing import public_key_pem
@@ -24,7 +25,7 @@ Auditor = Annotated[User, require_roles(Role.auditor, Role.admin)]
 def read_log(
     _auditor: Auditor,
     session: SessionDep,
-    after_seq: Annotated[int, Query(ge=0, description="Rows after this seq.")] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_INT, description="Rows after this seq.")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     action: Annotated[list[str] | None, Query(description="Only these actions.")] = None,
 ) -> list[AuditRowPublic]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -11,7 +10,7 @@ from fastapi.responses import FileResponse
 from doorstep.errors import NotFound
 from doorstep.hub.deps import EntityId, HubDep, Owner, SessionDep
 from doorstep.hub.models import Event
-from doorstep.hub.schemas import EventPage, EventPublic
+from doorstep.hub.schemas import MAX_INT, AwareDatetime, EventPage, EventPublic
 from doorstep.hub.services import events
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -38,11 +37,13 @@ def list_events(
     owner: Owner,
     session: SessionDep,
     camera_id: str | None = None,
-    since: Annotated[datetime | None, Query(description="Events starting at or after.")] = None,
-    until: Annotated[datetime | None, Query(description="Events starting before.")] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="Events starting at or after.")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Events starting before.")] = None,
     label: Literal["person", "motion"] | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
 ) -> EventPage:
     """Events of the caller's cameras, newest first."""
     items, total = events.list_events(

@@ -62,17 +62,29 @@ def create_user(
     return user
 
 
+MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path
+
+
 def authenticate(
     session: Session, limiter: LoginRateLimiter, email: str, password: str, client: str
 ) -> User:
-    """Check a password, counting failures per email and per client address."""
-    email = normalise_email(email)
-    keys = (f"email:{email}", f"client:{client}")
+    """Check a password, counting failures per email and per client address.
+
+    An email longer than any address can be (a flood of made-up ones) counts against
+    the client alone: it gets no key of its own, yet cannot dodge the limit.
+    """
+    client_key = f"client:{client}"
+    email_key = f"email:{normalise_email(email)}" if len(email) <= MAX_EMAIL_LENGTH else None
+    keys = (email_key, client_key) if email_key else (client_key,)
     for key in keys:
         wait = limiter.retry_after(key)
         if wait is not None:
             raise RateLimited(f"too many failed logins; try again in {int(wait) + 1} seconds")
-    user = session.scalar(select(User).where(User.email == email))
+    user = (
+        session.scalar(select(User).where(User.email == normalise_email(email)))
+        if email_key
+        else None
+    )
     if not verify_password(user.password_hash if user else None, password) or user is None:
         for key in keys:
             limiter.record_failure(key)

@@ -10,6 +10,7 @@ rows.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -34,11 +35,21 @@ from doorstep.hub.models_requests import AuditCheckpoint, AuditHead, AuditRow
 from doorstep.signing import Ed25519PrivateKey, Ed25519PublicKey
 
 SYSTEM = "system"
+SUBJECT_LENGTH = 120  # AuditRow.subject's column
 
 
 def actor_of(user: User | None) -> str:
     """How a user appears in the log: role and id, never an email."""
     return SYSTEM if user is None else f"{user.role}:{user.id}"
+
+
+def fit_subject(subject: str) -> str:
+    """The subject as stored (at most 120 characters): a longer one, such as a failed login's
+    made-up email, keeps its start and a digest of the whole, so it stays distinct."""
+    if len(subject) <= SUBJECT_LENGTH:
+        return subject
+    digest = hashlib.sha256(subject.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return f"{subject[: SUBJECT_LENGTH - 18]}#{digest}"
 
 
 def record(
@@ -54,6 +65,7 @@ def record(
 ) -> AuditEntry:
     """Append one row after the current head; sign a checkpoint every N rows if a key is given."""
     actor_text = actor if isinstance(actor, str) else actor_of(actor)
+    subject = fit_subject(subject)
     # Lock the head before reading it. An UPDATE locks the row on PostgreSQL and takes
     # SQLite's write lock (its driver begins a transaction only at the first write, so a
     # plain read could see a head that another writer moves before this one writes).

@@ -255,6 +255,8 @@ def approve_emergency(
         raise Forbidden("only a supervisor of the requesting agency approves emergencies")
     if request.emergency_status != EmergencyStatus.pending:
         raise Conflict("this request is not an emergency awaiting approval")
+    if request.status == "closed":
+        raise Conflict("this request is closed; closing it withdrew the emergency")
     if supervisor.id == request.officer_id:
         raise Forbidden("a supervisor cannot approve their own emergency request")
     request.emergency_status = EmergencyStatus.approved

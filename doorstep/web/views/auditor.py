@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from doorstep.hub.deps import HubDep, SessionDep
 from doorstep.hub.models import User
+from doorstep.hub.schemas import MAX_INT
 from doorstep.hub.services import audit
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, web_roles
@@ -41,7 +42,7 @@ def audit_page(
     request: Request,
     auditor: Auditor,
     session: SessionDep,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    after_seq: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     action: str | None = None,
     subject: str | None = None,
 ) -> Response:

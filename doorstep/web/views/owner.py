@@ -210,7 +210,8 @@ def timeline(
         try:
             since = datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC)
             until = since + timedelta(days=1)
-        except ValueError:
+        except (ValueError, OverflowError):  # not a date, or 9999-12-31 (no next day)
+            since = until = None
             errors["day"] = "Use a date like 2026-11-23"
     if label not in (None, "", "person", "motion"):
         errors["label"] = "Choose person or motion"

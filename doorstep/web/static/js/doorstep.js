@@ -48,13 +48,13 @@
       var data = JSON.parse(msg.data);
       var e = data.event;
       var url = "/events/" + e.id;
-      window.doorstep.toast(escapeHtml(e.label) + " at <strong>" + escapeHtml(data.camera_name) + "</strong> · <a href=\"" + url + "\">open</a>");
+      window.doorstep.toast(escapeHtml(e.label) + " at <strong>" + escapeHtml(data.camera_name) + "</strong> · <a href=\"" + escapeHtml(url) + "\">open</a>");
       notifyBrowser("Doorstep: " + e.label, data.camera_name, url);
       document.dispatchEvent(new CustomEvent("doorstep:event", { detail: data }));
     });
     source.addEventListener("notification", function (msg) {
       var data = JSON.parse(msg.data);
-      window.doorstep.toast(escapeHtml(data.title || "New notification") + (data.url ? " · <a href=\"" + data.url + "\">open</a>" : ""), 12);
+      window.doorstep.toast(escapeHtml(data.title || "New notification") + (data.url ? " · <a href=\"" + escapeHtml(data.url) + "\">open</a>" : ""), 12);
       notifyBrowser("Doorstep", data.title || "New notification", data.url);
     });
   }

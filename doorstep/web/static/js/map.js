@@ -40,7 +40,12 @@
     var area = JSON.parse(el.getAttribute("data-area"));
     var shape = L.polygon(toLatLngs(area), { color: "#0b5fff" }).addTo(map);
     var markers = JSON.parse(el.getAttribute("data-markers") || "[]");
-    markers.forEach(function (m) { L.marker([m.lat, m.lon], { title: m.name, alt: m.name }).addTo(map).bindPopup(m.name); });
+    markers.forEach(function (m) {
+      // Names are typed by owners: a popup given a string renders it as HTML, so give it text.
+      var label = document.createElement("span");
+      label.textContent = m.name;
+      L.marker([m.lat, m.lon], { title: m.name, alt: m.name }).addTo(map).bindPopup(label);
+    });
     map.fitBounds(shape.getBounds(), { padding: [20, 20] });
   });
 
