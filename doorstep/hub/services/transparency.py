@@ -154,12 +154,26 @@ def report(session: Session) -> dict[str, Any]:
     }
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: object) -> object:
+    """Text a spreadsheet shows as text: a leading ``'`` defuses ``=HYPERLINK(...)`` and kin.
+
+    The public CSVs carry text officers typed (case numbers, vendors); opened in a
+    spreadsheet, a cell starting with ``=`` ``+`` ``-`` or ``@`` would be run as a formula.
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def summary_csv(rows: list[MonthRow]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow(asdict(row))
+        writer.writerow({k: spreadsheet_safe(v) for k, v in asdict(row).items()})
     return buffer.getvalue()
 
 
@@ -185,16 +199,15 @@ def requests_csv(requests: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
     for r in requests:
-        writer.writerow(
-            {
-                **{k: r[k] for k in fields if k in r},
-                "h3_cell": r["coarse_area"]["h3_cell"],
-                "lat": r["coarse_area"]["lat"],
-                "lon": r["coarse_area"]["lon"],
-                "disclosures": "; ".join(
-                    f"{d['vendor']}: {d['what']} ({d['value']} {d['currency']}, {d['received_on']})"
-                    for d in r["disclosures"]
-                ),
-            }
-        )
+        row = {
+            **{k: r[k] for k in fields if k in r},
+            "h3_cell": r["coarse_area"]["h3_cell"],
+            "lat": r["coarse_area"]["lat"],
+            "lon": r["coarse_area"]["lon"],
+            "disclosures": "; ".join(
+                f"{d['vendor']}: {d['what']} ({d['value']} {d['currency']}, {d['received_on']})"
+                for d in r["disclosures"]
+            ),
+        }
+        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
     return buffer.getvalue()
