@@ -86,6 +86,13 @@ class Settings(BaseSettings):
     request_max_area_sq_mi: float = Field(
         0.5, gt=0, description="Largest request area, in square miles on the ground."
     )
+    request_min_compactness: float = Field(
+        0.2,
+        ge=0,
+        le=0.75,
+        description="How round a request polygon must be (4 pi area / perimeter^2; a square "
+        "is 0.785, a 1:13 strip 0.2): thin strips could locate a camera from the count asked.",
+    )
     requests_per_case: int = Field(
         2, ge=1, description="Most requests one agency may make for one case number."
     )

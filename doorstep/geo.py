@@ -46,6 +46,7 @@ GEOD = Geod(ellps="WGS84")
 SQ_METRES_PER_SQ_MILE = 2_589_988.110336
 MIN_AREA_SQ_MI = 0.025
 MAX_AREA_SQ_MI = 0.5
+MIN_COMPACTNESS = 0.2
 CIRCLE_VERTICES = 64
 MIN_WINDOW = timedelta(minutes=15)
 MAX_WINDOW = timedelta(hours=12)
@@ -79,18 +80,25 @@ def parse_area(
     *,
     min_sq_mi: float = MIN_AREA_SQ_MI,
     max_sq_mi: float = MAX_AREA_SQ_MI,
+    min_compactness: float = MIN_COMPACTNESS,
     circle_vertices: int = CIRCLE_VERTICES,
 ) -> Area:
     """Parse and validate a GeoJSON Polygon, a Feature wrapping one, or a circle.
 
     A circle is ``{"type": "Circle", "center": [lon, lat], "radius_m": metres}``.
     Raises :class:`InvalidArea` (field ``"area"``) with a message saying what to fix.
+
+    A polygon must also be compact enough (Polsby-Popper, ``4 pi A / P^2`` on the
+    ground: 1 for a circle, 0.785 for a square, 0.2 for a 1:13 strip). Officers see how
+    many cameras a request asked; a run of strips metres wide would turn that count into
+    a camera's position, which only its owner may share.
     """
     data = _unwrap_feature(data)
     kind = data.get("type")
     if kind == "Polygon":
         polygon = _polygon_from_geojson(data)
         area = _build_area(polygon, kind="polygon")
+        _check_compact(polygon, min_compactness)
     elif kind == "Circle":
         center, radius_m = _circle_params(data)
         if radius_m > _HUGE_RADIUS_M:  # a polygon would wrap the globe; its size says enough
@@ -326,6 +334,21 @@ def _build_area(
         center=center,
         radius_m=radius_m,
     )
+
+
+def compactness(polygon: Polygon) -> float:
+    """Polsby-Popper score on the ground: 4 pi area / perimeter squared, 0 to 1."""
+    area_m2, perimeter_m = GEOD.geometry_area_perimeter(polygon)
+    return 4 * math.pi * abs(area_m2) / perimeter_m**2 if perimeter_m else 0.0
+
+
+def _check_compact(polygon: Polygon, minimum: float) -> None:
+    score = compactness(polygon)
+    if score < minimum:
+        raise _error(
+            f"The area is too thin (compactness {score:.2f}, at least {minimum:g} needed, "
+            "about a 1:13 rectangle): draw a wider area around the place."
+        )
 
 
 def _check_size(area_sq_mi: float, min_sq_mi: float, max_sq_mi: float) -> None:

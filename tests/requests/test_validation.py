@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
 from doorstep.hub.models import Role
-from tests.requests.conftest import CENTER, World, add_user, square
+from tests.requests.conftest import CENTER, World, add_user, offset, square
 
 
 def _detail(reply: object) -> tuple[int, str, str]:
@@ -124,3 +125,21 @@ def test_only_police_create_requests(world: World) -> None:
     assert world.request(token=owner).status_code == 403
     assert world.request(token=world.auditor).status_code == 403
     assert world.client.post("/api/v1/requests", json={}).status_code == 401
+
+
+def rectangle(width_m: float, height_m: float) -> dict[str, Any]:
+    """A rectangle centred on CENTER, ``width_m`` east-west by ``height_m`` north-south."""
+    corners = [(-1, -1), (1, -1), (1, 1), (-1, 1), (-1, -1)]
+    ring = [offset(*CENTER, sx * width_m / 2, sy * height_m / 2) for sx, sy in corners]
+    return {"type": "Polygon", "coordinates": [[list(p) for p in ring]]}
+
+
+def test_a_strip_thin_enough_to_locate_a_camera_is_refused(world: World) -> None:
+    """A 2 m by 32 km strip has a legal area; a series of them would pinpoint a camera
+    from the count of cameras asked, a location only its owner may share."""
+    status, field, detail = _detail(world.request(area=rectangle(2, 32_000)))
+    assert (status, field) == (422, "area")
+    assert "too thin" in detail
+    # A street corridor (1:8) is still a fine request.
+    corridor = world.request(area=rectangle(160, 1_280), case="CASE-2")
+    assert corridor.status_code == 201, corridor.text

@@ -74,6 +74,7 @@ def create_request(
         data.area,
         min_sq_mi=settings.request_min_area_sq_mi,
         max_sq_mi=settings.request_max_area_sq_mi,
+        min_compactness=settings.request_min_compactness,
     )
     start, end = geo.validate_window(data.start_time, data.end_time, now)
     case = data.case_number.strip()
@@ -261,7 +262,7 @@ def approve_emergency(
         raise Forbidden("a supervisor cannot approve their own emergency request")
     request.emergency_status = EmergencyStatus.approved
     request.approved_by, request.approved_at = supervisor.id, now
-    area = geo.parse_area(request.area, min_sq_mi=0.0, max_sq_mi=float("inf"))
+    area = geo.parse_area(request.area, min_sq_mi=0.0, max_sq_mi=float("inf"), min_compactness=0.0)
     matches = match(session, area, request.start_time, request.end_time)
     _fan_out(
         session,
