@@ -79,3 +79,28 @@ def test_one_flipped_byte_fails(world: World, tmp_path: Path, member: str) -> No
     assert code == 1
     assert "FAIL" in output
     assert (name in output) if member == "clip" else ("manifest.sig" in output)
+
+
+def test_bundle_never_hints_at_a_revocation(world: World, tmp_path: Path) -> None:
+    """Shared two, the officer fetched one, the owner revoked the other: only one is known."""
+    sharer = world.owner("sharer", east_m=10, events_in_window=2)
+    rid = str(world.request().json()["id"])
+    world.client.post(
+        f"/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=bearer(sharer.token)
+    )
+    kept, revoked = (event["id"] for event in sharer.events)
+    fetched = world.client.get(
+        f"/api/v1/requests/{rid}/clips/{kept}", headers=bearer(world.officer)
+    )
+    assert fetched.status_code == 200
+    assert (
+        world.client.post(f"/api/v1/inbox/{rid}/revoke", headers=bearer(sharer.token)).status_code
+        == 200
+    )
+    reply = world.client.post(f"/api/v1/requests/{rid}/evidence", headers=bearer(world.officer))
+    assert reply.status_code == 200, reply.text
+    bundle = tmp_path / "bundle.zip"
+    bundle.write_bytes(reply.content)
+    with zipfile.ZipFile(bundle) as zf:
+        manifest = zf.read("manifest.json").decode()
+    assert kept in manifest and revoked not in manifest
