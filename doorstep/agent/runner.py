@@ -159,6 +159,8 @@ class Agent:
                 reason = exc.message
             finally:
                 self.source.close()
+            if self.stop.is_set():
+                break
             if self.result.frames > frames_before:
                 delay = 1.0
             log.warning("%s; reconnecting in %.0f s", reason, delay)
