@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from doorstep.agent.config import load_config
-from doorstep.agent.runner import run_agent
+from doorstep.agent.config import AgentConfig, load_config
+from doorstep.agent.runner import RunResult, run_agent
 from tests.agent.conftest import TRAFFIC_ZONE
 
 
@@ -64,24 +64,29 @@ def camera(traffic: Path, tmp_path: Path) -> Iterator[FlakyCamera]:
     server.server_close()
 
 
+def run_until_connections(camera: FlakyCamera, config: AgentConfig, connections: int) -> RunResult:
+    """Run the agent on the camera's stream until it has connected ``connections`` times."""
+    url = f"http://127.0.0.1:{camera.server_address[1]}/stream.ts"
+    stop = threading.Event()
+    results: list[RunResult] = []
+    runner = threading.Thread(target=lambda: results.append(run_agent(config, url, stop=stop)))
+    runner.start()
+    deadline = time.monotonic() + 120
+    while camera.connections < connections and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    runner.join(60)
+    assert camera.connections >= connections, "the agent did not reconnect after the drop"
+    return results[0]
+
+
 def test_dropped_stream_is_reconnected_and_detection_goes_on(
     camera: FlakyCamera, tmp_path: Path
 ) -> None:
     config = load_config(
         zones=[TRAFFIC_ZONE], event_gap=2.0, data_dir=tmp_path / "agent", reconnect_max=2.0
     )
-    url = f"http://127.0.0.1:{camera.server_address[1]}/stream.ts"
-    stop = threading.Event()
-    results = []
-    runner = threading.Thread(target=lambda: results.append(run_agent(config, url, stop=stop)))
-    runner.start()
-    deadline = time.monotonic() + 120
-    while camera.connections < 3 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    stop.set()
-    runner.join(60)
-    assert camera.connections >= 3, "the agent did not reconnect after the stream dropped"
-    result = results[0]
+    result = run_until_connections(camera, config, 3)
     assert result.error is None  # a live source reconnects instead of failing
     assert len(result.events) >= 4  # the cut first pass plus a whole second pass (3 events)
 
@@ -92,16 +97,7 @@ def test_backoff_starts_afresh_after_a_connection_that_worked(
     """Three drops in a row, each after frames arrived: every reconnect waits 1 s."""
     camera.drops = 3
     config = load_config(data_dir=tmp_path / "agent", reconnect_max=8.0)
-    url = f"http://127.0.0.1:{camera.server_address[1]}/stream.ts"
-    stop = threading.Event()
-    runner = threading.Thread(target=lambda: run_agent(config, url, stop=stop))
     with caplog.at_level(logging.WARNING, logger="doorstep.agent.runner"):
-        runner.start()
-        deadline = time.monotonic() + 60
-        while camera.connections < 4 and time.monotonic() < deadline:
-            time.sleep(0.1)
-        stop.set()
-        runner.join(60)
-    assert camera.connections >= 4
+        run_until_connections(camera, config, 4)
     delays = re.findall(r"reconnecting in (\d+) s", caplog.text)
     assert len(delays) >= 3 and set(delays) == {"1"}, caplog.text
