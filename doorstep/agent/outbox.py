@@ -74,6 +74,8 @@ class Outbox:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self._owner = _lock_data_dir(data_dir)
         self._path = data_dir / "outbox.sqlite3"
+        # When an earlier run last wrote here: its last sign of life, if it was killed.
+        self.last_active = _last_write(self._path)
         self._local = threading.local()
         self._lock = threading.Lock()
         self.changed = threading.Event()
@@ -124,6 +126,12 @@ class Outbox:
                     (json.dumps(merged), payload["id"]),
                 )
         self.changed.set()
+
+    def open_events(self) -> list[dict[str, Any]]:
+        """Queued events that have no end yet (not given up)."""
+        rows = self._db().execute("SELECT payload FROM events WHERE failed IS NULL")
+        payloads = [json.loads(row[0]) for row in rows]
+        return [p for p in payloads if p.get("end_time") is None]
 
     def has_file(self, event_id: str, kind: str) -> bool:
         row = (
@@ -230,6 +238,16 @@ class Outbox:
             "SELECT COUNT(*) FROM files WHERE failed IS NULL AND sent = 0"
         ).fetchone()[0]
         return int(events) + int(files)
+
+
+def _last_write(database: Path) -> float | None:
+    """The latest modification time of the database or its write-ahead log, if any."""
+    times = [
+        path.stat().st_mtime
+        for path in (database, database.with_name(database.name + "-wal"))
+        if path.exists()
+    ]
+    return max(times) if times else None
 
 
 def _lock_data_dir(data_dir: Path) -> IO[bytes]:

@@ -7,17 +7,20 @@ FFmpeg); its first connection is cut at 40 % and the next ones play in full.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from doorstep.agent.config import AgentConfig, load_config
+from doorstep.agent.outbox import Outbox
 from doorstep.agent.runner import RunResult, run_agent
 from tests.agent.conftest import TRAFFIC_ZONE
 
@@ -101,3 +104,28 @@ def test_backoff_starts_afresh_after_a_connection_that_worked(
         run_until_connections(camera, config, 4)
     delays = re.findall(r"reconnecting in (\d+) s", caplog.text)
     assert len(delays) >= 3 and set(delays) == {"1"}, caplog.text
+
+
+def test_an_event_left_open_by_a_killed_live_agent_ends_when_it_was_last_seen(
+    camera: FlakyCamera, tmp_path: Path
+) -> None:
+    """A power cut mid-event: the restarted agent ends the event at the outbox's last write."""
+    data_dir = tmp_path / "agent"
+    box = Outbox(data_dir)
+    start = datetime.now(UTC) - timedelta(minutes=10)
+    event_id = "00000000-0000-0000-0000-0000000000aa"
+    box.put_event(
+        {"id": event_id, "start_time": start.isoformat(), "end_time": None, "label": "motion"}
+    )
+    box.close()
+    last_seen = time.time() - 300  # the old agent died five minutes ago
+    for path in data_dir.glob("outbox.sqlite3*"):
+        os.utime(path, (last_seen, last_seen))
+
+    run_until_connections(camera, load_config(data_dir=data_dir, reconnect_max=2.0), 1)
+
+    box = Outbox(data_dir)
+    (payload,) = [job.payload for job in box.due_events(time.time()) if job.id == event_id]
+    box.close()
+    ended = datetime.fromisoformat(payload["end_time"]).timestamp()
+    assert abs(ended - last_seen) < 1
