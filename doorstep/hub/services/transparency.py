@@ -120,9 +120,15 @@ def coarse_area(request: PoliceRequest) -> dict[str, Any]:
 
 def request_list(session: Session) -> list[dict[str, Any]]:
     agencies = {a.id: a.name for a in session.scalars(select(Agency))}
+    officers_disclosures: dict[str, list[dict[str, Any]]] = {}  # one query per officer
     out = []
     for request in session.scalars(select(PoliceRequest).order_by(PoliceRequest.created_at)):
         officer = session.get(User, request.officer_id)
+        if request.officer_id not in officers_disclosures:
+            officers_disclosures[request.officer_id] = [
+                d.model_dump(mode="json")
+                for d in disclosures.public_for(session, request.officer_id)
+            ]
         out.append(
             {
                 "id": request.id,
@@ -138,10 +144,7 @@ def request_list(session: Session) -> list[dict[str, Any]]:
                 "end_time": request.end_time.isoformat(),
                 "created_at": request.created_at.isoformat(),
                 "status": request.status,
-                "disclosures": [
-                    d.model_dump(mode="json")
-                    for d in disclosures.public_for(session, request.officer_id)
-                ],
+                "disclosures": officers_disclosures[request.officer_id],
             }
         )
     return out
