@@ -64,6 +64,8 @@ class MqttNotifier:
         self.prefix = prefix.rstrip("/")
         self.discovery_prefix = discovery_prefix
         self.available_topic = f"{self.prefix}/available"
+        self.motion_topic = f"{self.prefix}/{camera}/motion"
+        self.motion = "OFF"  # republished on every (re)connect: a crashed run's ON is stale
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"doorstep-agent-{camera}", clean_session=True
         )
@@ -86,6 +88,7 @@ class MqttNotifier:
             log.warning("MQTT connection refused: %s", reason)
             return
         client.publish(self.available_topic, "online", qos=1, retain=True)
+        client.publish(self.motion_topic, self.motion, qos=1, retain=True)
         if self.discovery_prefix:
             client.publish(
                 f"{self.discovery_prefix}/binary_sensor/doorstep_{self.camera}/motion/config",
@@ -102,7 +105,7 @@ class MqttNotifier:
             "unique_id": f"doorstep_{self.camera}_motion",
             "object_id": f"doorstep_{self.camera}_motion",
             "device_class": "motion",
-            "state_topic": f"{self.prefix}/{self.camera}/motion",
+            "state_topic": self.motion_topic,
             "payload_on": "ON",
             "payload_off": "OFF",
             "availability_topic": self.available_topic,
@@ -118,9 +121,8 @@ class MqttNotifier:
 
     def publish(self, kind: str, payload: dict[str, Any]) -> None:
         if kind == "motion":
-            self.client.publish(
-                f"{self.prefix}/{self.camera}/motion", payload["state"], qos=1, retain=True
-            )
+            self.motion = payload["state"]
+            self.client.publish(self.motion_topic, self.motion, qos=1, retain=True)
         else:
             self.client.publish(f"{self.prefix}/{self.camera}/events", json.dumps(payload), qos=1)
 

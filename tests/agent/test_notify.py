@@ -16,6 +16,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from doorstep.agent.config import load_config
+from doorstep.agent.notify import MqttNotifier
 from doorstep.agent.runner import run_agent
 from tests.agent.conftest import TRAFFIC_ZONE
 from tests.agent.receiver import Receiver
@@ -83,7 +84,7 @@ def test_mqtt_and_webhooks_for_every_event(
         for e in events:
             assert set(e) == {"type", "id", "label", "score", "start_time", "end_time", "box"}
         motion = sub.on(f"{prefix}/{camera}/motion")
-        assert motion.count(b"ON") == 3 and motion.count(b"OFF") == 3
+        assert motion == [b"OFF"] + [b"ON", b"OFF"] * 3  # the state at connect, then events
         assert sub.on(f"{prefix}/available")[-1] == b"offline"
         assert b"online" in sub.on(f"{prefix}/available")
         (discovery,) = sub.on(f"homeassistant/binary_sensor/doorstep_{camera}/motion/config")
@@ -122,3 +123,30 @@ def test_notification_precedes_clip(mqtt_broker: tuple[str, int], traffic: Path)
     finally:
         sub.close()
     assert seen_files and seen_files[0] == 0
+
+
+@pytest.mark.mqtt
+def test_a_crashed_runs_retained_motion_on_is_cleared_at_connect(
+    mqtt_broker: tuple[str, int],
+) -> None:
+    """A run killed mid-event left "ON" retained; the next one says what is true now."""
+    host, port = mqtt_broker
+    camera, prefix = f"cam{uuid.uuid4().hex[:8]}", f"test{uuid.uuid4().hex[:8]}"
+    topic = f"{prefix}/{camera}/motion"
+    stale = mqtt.Client(CallbackAPIVersion.VERSION2)
+    stale.connect(host, port)
+    stale.loop_start()
+    stale.publish(topic, "ON", qos=1, retain=True).wait_for_publish(5)
+    stale.loop_stop()
+    stale.disconnect()
+
+    notifier = MqttNotifier(f"mqtt://{host}:{port}", camera, prefix, discovery_prefix=None)
+    try:
+        assert notifier.connected.wait(10)
+        time.sleep(0.3)
+        late = Subscriber(host, port, [topic])  # joins later: sees only the retained state
+        time.sleep(0.5)
+        assert late.on(topic) == [b"OFF"]
+        late.close()
+    finally:
+        notifier.close()
