@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import update
 
-from doorstep.hub.db import session_scope
+from doorstep.errors import Conflict
+from doorstep.hub.db import session_scope, utcnow
+from doorstep.hub.models import User
 from doorstep.hub.models_requests import PoliceRequest, RequestClip
+from doorstep.hub.schemas_requests import DecisionCreate
+from doorstep.hub.services import inbox
 from tests.requests.conftest import World, audit_rows, bearer, hub_of
 
 
@@ -261,3 +267,41 @@ def test_requests_cannot_be_deleted_only_closed(world: World) -> None:
     assert answer.status_code == 409
     other = world.api.signup("nosy@example.org")
     assert world.client.get(f"/api/v1/requests/{rid}", headers=bearer(other)).status_code == 404
+
+
+def test_two_answers_at_once_give_one_answer(world: World, monkeypatch: Any) -> None:
+    """Share in one tab, decline in another, both past the "still pending?" check together:
+    one wins, the other is refused, and what officers get matches what the owner sees."""
+    owner = world.owner("ann", east_m=10, events_in_window=2)
+    rid = str(world.request().json()["id"])
+    hub = hub_of(world.client)
+    both_checked = threading.Barrier(2, timeout=10)
+    clips_of = inbox._clips
+
+    waited = threading.local()
+
+    def clips_after_both_checked(session: Any, recipient: Any) -> Any:
+        if not getattr(waited, "done", False):  # the first call, right after the checks
+            waited.done = True
+            both_checked.wait()
+        return clips_of(session, recipient)
+
+    monkeypatch.setattr(inbox, "_clips", clips_after_both_checked)
+
+    def answer(action: str) -> str:
+        try:
+            with session_scope(hub.sessions) as session:
+                user = session.get(User, owner.user_id)
+                assert user is not None
+                decision = DecisionCreate(action=action)  # type: ignore[arg-type]
+                return str(inbox.decide(hub, session, user, rid, decision, utcnow()).decision)
+        except Conflict:
+            return "refused"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(answer, ["share_all", "decline"]))
+    assert outcomes in (["refused", "shared"], ["declined", "refused"]), outcomes
+    monkeypatch.undo()
+    seen = world.client.get("/api/v1/inbox", headers=bearer(owner.token)).json()[0]["decision"]
+    shared = world.client.get(f"/api/v1/requests/{rid}", headers=bearer(world.officer)).json()
+    assert (seen, shared["clips_shared"]) in (("shared", 2), ("declined", 0))

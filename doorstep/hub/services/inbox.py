@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from doorstep.errors import Conflict, InvalidInput, NotFound
@@ -103,6 +103,27 @@ def item(
     )
 
 
+def _claim(
+    session: Session, recipient: RequestRecipient, decision: Decision, now: datetime
+) -> None:
+    """Record the answer only if the owner's is still pending, in one conditional UPDATE.
+
+    The checks above read the row without a lock, so two submissions at once (a double
+    click, share in one tab and decline in another) could both pass them. The UPDATE
+    waits for the other's write (a row lock on PostgreSQL, the write lock on SQLite) and
+    then finds nothing pending: one answer wins, the other gets 409.
+    """
+    claimed = session.execute(
+        update(RequestRecipient)
+        .where(RequestRecipient.id == recipient.id, RequestRecipient.decision == Decision.pending)
+        .values(decision=decision, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("this request was answered a moment ago; reload the page to see how")
+    recipient.decision, recipient.decided_at = decision, now
+
+
 def decide(
     hub: Hub, session: Session, owner: User, request_id: str, data: DecisionCreate, now: datetime
 ) -> InboxItem:
@@ -118,7 +139,7 @@ def decide(
     clips = [c for c, _e in _clips(session, recipient)]
     subject = subject_of(request)
     if data.action in ("decline", "opt_out"):
-        recipient.decision, recipient.decided_at = Decision.declined, now
+        _claim(session, recipient, Decision.declined, now)
         audit_record(
             hub, session, owner, "request.decline", subject, {"recipient_id": recipient.id}, now
         )
@@ -128,10 +149,10 @@ def decide(
         session.flush()
         return item(session, recipient, request, now)
     chosen = clips if data.action == "share_all" else _selected(clips, data.event_ids)
+    _claim(session, recipient, Decision.shared, now)
     expires = now + timedelta(days=hub.settings.access_expiry_days)
     for clip in chosen:
         clip.shared, clip.shared_at, clip.access_expires_at = True, now, expires
-    recipient.decision, recipient.decided_at = Decision.shared, now
     recipient.share_location = data.share_location
     audit_record(
         hub,
