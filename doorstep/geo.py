@@ -101,8 +101,11 @@ def parse_area(
         _check_compact(polygon, min_compactness)
     elif kind == "Circle":
         center, radius_m = _circle_params(data)
-        if radius_m > _HUGE_RADIUS_M:  # a polygon would wrap the globe; its size says enough
-            _check_size(math.pi * radius_m**2 / SQ_METRES_PER_SQ_MILE, min_sq_mi, max_sq_mi)
+        if radius_m > _HUGE_RADIUS_M:  # a polygon would wrap the globe (or radius**2 overflow)
+            raise _error(
+                f"The circle's radius is over {_HUGE_RADIUS_M / 1000:g} km; the maximum is "
+                f"{max_sq_mi:g} sq mi: draw a smaller area."
+            )
         polygon = circle_polygon(center, radius_m, circle_vertices)
         area = _build_area(polygon, kind="circle", center=center, radius_m=radius_m)
     else:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import av
 import httpx
@@ -376,20 +376,22 @@ def fetch_hub_settings(config: AgentConfig, client: HubClient) -> AgentConfig:
         return config
 
 
-def end_abandoned_events(outbox: Outbox) -> int:
+def end_abandoned_events(outbox: Outbox, longest: float) -> int:
     """End the events an earlier live run left open when it was killed.
 
     A live agent killed mid-event (a power cut) never sent the event's end, so the
     owner's timeline would show it running for ever. Nothing can be running at start
     (one agent per data dir), so such an event ends at the earlier run's last sign of
-    life: its outbox's last write. Its clip, in progress, was lost.
+    life: its outbox's last write, at most ``longest`` s after its start (the agent split
+    longer events). Its clip, in progress, was lost.
     """
     if outbox.last_active is None:
         return 0
     seen = datetime.fromtimestamp(outbox.last_active, UTC)
     abandoned = outbox.open_events()
     for payload in abandoned:
-        end = max(seen, datetime.fromisoformat(payload["start_time"]))
+        start = datetime.fromisoformat(payload["start_time"])
+        end = min(max(seen, start), start + timedelta(seconds=longest))
         outbox.put_event({**payload, "end_time": end.isoformat(timespec="milliseconds")})
     if abandoned:
         log.warning("ended %d event(s) left open by an earlier run", len(abandoned))
@@ -418,7 +420,7 @@ def run_agent(
         notifier = notifier or build_notifier(config, echo)
         source = PyAVSource(source_url, decode_threads=config.decode_threads)
         if source.live:  # a file's re-run ends its events itself, on the file's clock
-            end_abandoned_events(outbox)
+            end_abandoned_events(outbox, config.max_clip)
         agent = Agent(
             config, source, outbox=outbox, notifier=notifier, realtime=realtime, stop=stop
         )

@@ -10,7 +10,15 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    ValidationInfo,
+    field_validator,
+)
 
 from doorstep.hub.models import Role
 
@@ -116,6 +124,9 @@ class CameraWithKey(CameraPublic):
     api_key: str = Field(description="Shown once; only its hash is stored.")
 
 
+MAX_EVENT_SECONDS = 3600  # agents split longer events (max_clip); matching relies on it
+
+
 class EventCreate(BaseModel):
     id: uuid.UUID = Field(description="Chosen by the agent; the same id twice is one event.")
     start_time: AwareDatetime
@@ -123,6 +134,20 @@ class EventCreate(BaseModel):
     label: Literal["person", "motion"] = "motion"
     score: float = Field(0.0, ge=0, le=1)
     box: list[float] | None = Field(None, description="[x, y, w, h], relative 0..1.")
+
+    @field_validator("end_time")
+    @classmethod
+    def _end(cls, value: datetime | None, info: ValidationInfo) -> datetime | None:
+        start = info.data.get("start_time")
+        if value is None or start is None:
+            return value
+        if value < start:
+            raise ValueError("must not be before start_time")
+        if (value - start).total_seconds() > MAX_EVENT_SECONDS:
+            raise ValueError(
+                f"an event lasts at most {MAX_EVENT_SECONDS} s; send a longer one as several"
+            )
+        return value
 
     @field_validator("box")
     @classmethod

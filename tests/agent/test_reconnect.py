@@ -118,7 +118,7 @@ def test_an_event_left_open_by_a_killed_live_agent_ends_when_it_was_last_seen(
         {"id": event_id, "start_time": start.isoformat(), "end_time": None, "label": "motion"}
     )
     box.close()
-    last_seen = time.time() - 300  # the old agent died five minutes ago
+    last_seen = start.timestamp() + 30  # it died 30 s into the event, 9.5 minutes ago
     for path in data_dir.glob("outbox.sqlite3*"):
         os.utime(path, (last_seen, last_seen))
 

@@ -69,6 +69,17 @@ def test_duplicate_signup_is_409(api: Api, client: TestClient) -> None:
             "start_time": "2026-11-01T12:00:00Z",
             "label": "dog",
         },
+        # An end before the start; an event longer than the hour matching relies on.
+        {
+            "id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11",
+            "start_time": "2026-11-01T12:00:00Z",
+            "end_time": "2026-11-01T11:59:00Z",
+        },
+        {
+            "id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11",
+            "start_time": "2026-11-01T12:00:00Z",
+            "end_time": "2026-11-01T13:00:01Z",
+        },
         # Valid ISO dates whose UTC instant falls outside years 1-9999.
         {"id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11", "start_time": "0001-01-01T00:30:00+01:00"},
         {"id": "6f1c1c3e-3b0b-4a43-9f59-0f5d3f3f0b11", "start_time": "9999-12-31T23:59:00-01:00"},

@@ -121,7 +121,7 @@ def test_limits_are_parameters() -> None:
         geo.parse_area(data, min_sq_mi=1.0, max_sq_mi=2.0)
 
 
-@pytest.mark.parametrize("radius_m", [1000, 60_000, 1e9])
+@pytest.mark.parametrize("radius_m", [1000, 60_000, 1e9, 1e300])
 def test_circle_too_large(radius_m: float) -> None:
     with pytest.raises(InvalidArea, match="the maximum is 0.5 sq mi: draw a smaller area"):
         geo.parse_area({"type": "Circle", "center": [0, 0], "radius_m": radius_m})

@@ -26,8 +26,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.geo import Area, contains_many
 from doorstep.hub.models import Camera, Event, User
-
-MAX_EVENT_SECONDS = 3600
+from doorstep.hub.schemas import MAX_EVENT_SECONDS
 
 
 @dataclass
