@@ -4,13 +4,23 @@ from __future__ import annotations
 
 import json
 import zipfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import update
 
 from doorstep.cli.main import cli
-from tests.requests.conftest import World, audit_rows, bearer, one_shares_one_declines
+from doorstep.hub.db import session_scope, utcnow
+from doorstep.hub.models_requests import RequestClip
+from tests.requests.conftest import (
+    World,
+    audit_rows,
+    bearer,
+    hub_of,
+    one_shares_one_declines,
+)
 
 
 def _export(world: World, tmp_path: Path) -> tuple[Path, Path, str]:
@@ -104,3 +114,28 @@ def test_bundle_never_hints_at_a_revocation(world: World, tmp_path: Path) -> Non
     with zipfile.ZipFile(bundle) as zf:
         manifest = zf.read("manifest.json").decode()
     assert kept in manifest and revoked not in manifest
+
+
+def test_bundle_keeps_the_consent_row_when_a_shared_clip_is_not_in_it(
+    world: World, tmp_path: Path
+) -> None:
+    """A shared clip whose access ran out is left out of the bundle; the consent is not."""
+    sharer = world.owner("sharer", east_m=10, events_in_window=2)
+    rid = str(world.request().json()["id"])
+    world.client.post(
+        f"/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=bearer(sharer.token)
+    )
+    with session_scope(hub_of(world.client).sessions) as session:
+        session.execute(
+            update(RequestClip)
+            .where(RequestClip.event_id == sharer.events[1]["id"])
+            .values(access_expires_at=utcnow() - timedelta(days=1))
+        )
+    reply = world.client.post(f"/api/v1/requests/{rid}/evidence", headers=bearer(world.officer))
+    assert reply.status_code == 200, reply.text
+    bundle = tmp_path / "bundle.zip"
+    bundle.write_bytes(reply.content)
+    with zipfile.ZipFile(bundle) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert len(manifest["clips"]) == 1
+    assert "request.share" in {row["action"] for row in manifest["audit_rows"]}

@@ -162,15 +162,23 @@ def export(hub: Hub, session: Session, user: User, request_id: str, now: datetim
     ]
     # A share row is hash-chained and cannot be trimmed: one that also lists clips its
     # owner revoked later is left out, so the bundle never hints at a revocation.
-    shared = {r: {e.id for _c, e, _cam, rr in usable if rr.id == r} for r in recipients}
+    revoked = set(
+        session.scalars(
+            select(RequestClip.event_id).where(
+                RequestClip.request_id == request.id, RequestClip.revoked_at.is_not(None)
+            )
+        )
+    )
     audit_rows = [
         e.to_dict()
         for e in audit.entries(
             session, subject=subject_of(request), limit=100_000, actions=list(BUNDLE_ACTIONS)
         )
         if e.action != "request.share"
-        or set(e.details.get("event_ids", []))
-        <= shared.get(str(e.details.get("recipient_id")), set())
+        or (
+            e.details.get("recipient_id") in recipients
+            and not revoked & set(e.details.get("event_ids", []))
+        )
     ]
     out_dir = hub.settings.data_dir / "exports"
     out_dir.mkdir(parents=True, exist_ok=True)
