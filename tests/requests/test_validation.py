@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from doorstep import geo
 from doorstep.hub.models import Role
 from tests.requests.conftest import CENTER, World, add_user, offset, square
 
@@ -111,6 +114,33 @@ def test_third_request_for_a_case(world: World) -> None:
     # the limit is per agency: another agency may use the same case number
     other = add_user(world.client, "jones@county.example", Role.officer, "County Sheriff")
     assert world.request(case="2024-001", token=other).status_code == 201
+
+
+@pytest.mark.parametrize("spelling", ["case-1", "CASE-1\u200b", "CASE\u20111", " CASE-1  "])
+def test_a_case_number_spelled_differently_is_the_same_case(world: World, spelling: str) -> None:
+    assert world.request(case="CASE-1").status_code == 201
+    assert world.request(case="Case-1").status_code == 201
+    status, field, _detail_text = _detail(world.request(case=spelling))
+    assert (status, field) == (422, "case_number")
+
+
+def test_requests_for_one_case_at_once_respect_the_limit(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two officers' requests past validation together, one slot left: one gets it."""
+    assert world.request(case="C-9").status_code == 201
+    both_validated = threading.Barrier(2, timeout=10)
+    validate = geo.validate_window
+
+    def validate_then_wait(*args: Any, **kwargs: Any) -> Any:
+        window = validate(*args, **kwargs)
+        both_validated.wait()
+        return window
+
+    monkeypatch.setattr(geo, "validate_window", validate_then_wait)
+    with ThreadPoolExecutor(2) as pool:
+        codes = sorted(pool.map(lambda _: world.request(case="C-9").status_code, range(2)))
+    assert codes == [201, 422]
 
 
 def test_unknown_incident_type_and_missing_justification(world: World) -> None:

@@ -7,9 +7,10 @@ parameter throughout so tests control time. What an officer sees is assembled by
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep import geo
@@ -64,6 +65,22 @@ def _check_officer(user: User) -> str:
     return user.agency_id
 
 
+def canonical_case_number(text: str) -> str:
+    """One spelling per case number, so the per-case limit counts what a person would.
+
+    Unicode compatibility forms folded (NFKC), invisible characters dropped, every dash
+    made ``-``, runs of spaces made one, upper case: ``case-1``, ``CASE\u20111`` and
+    ``CASE-1\u200b`` are all ``CASE-1``.
+    """
+    folded = unicodedata.normalize("NFKC", text)
+    kept = "".join(
+        "-" if unicodedata.category(ch) == "Pd" else ch
+        for ch in folded
+        if unicodedata.category(ch) not in ("Cf", "Cc")
+    )
+    return " ".join(kept.split()).upper()
+
+
 def create_request(
     hub: Hub, session: Session, officer: User, data: RequestCreate, now: datetime
 ) -> PoliceRequest:
@@ -77,11 +94,15 @@ def create_request(
         min_compactness=settings.request_min_compactness,
     )
     start, end = geo.validate_window(data.start_time, data.end_time, now)
-    case = data.case_number.strip()
+    case = canonical_case_number(data.case_number)
     if not case:
         raise InvalidInput(
             "The case number is empty: give your agency's case number.", field="case_number"
         )
+    # Lock the agency before counting: two requests for one case at once queue here
+    # instead of both seeing room under the limit (a row lock on PostgreSQL, the write
+    # lock on SQLite).
+    session.execute(update(Agency).where(Agency.id == agency_id).values(name=Agency.name))
     made = (
         session.scalar(
             select(func.count())
