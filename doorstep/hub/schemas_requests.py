@@ -114,6 +114,7 @@ class InboxItem(BaseModel):
     decision: str = Field(
         description="pending, shared, declined (silence past the deadline counts), or emergency."
     )
+    status: str = Field(description="open, or closed: a closed request takes no more answers.")
     disclosures: list[DisclosurePublic]
     clips: list[InboxClip]
 

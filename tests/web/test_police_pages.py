@@ -189,3 +189,27 @@ def test_emergency_request_needs_the_supervisors_approval_page(
     assert [item["emergency"] for item in inbox] == [True]
     client.post("/logout", data={"csrf_token": csrf(client)})
     assert "emergency" in client.get("/transparency").text
+
+
+def test_a_closed_request_shows_closed_to_owners_without_the_form(
+    demo: tuple[TestClient, DemoSeed],
+) -> None:
+    client, _seeded = demo
+    sign_in(client, "officer@example.org")
+    created = client.post(
+        "/officer/new", data=request_form(client, circle(250)), follow_redirects=False
+    )
+    request_id = created.headers["location"].rsplit("/", 1)[1]
+    closed = client.post(
+        f"/officer/requests/{request_id}/close",
+        data={"csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert closed.status_code == 303, closed.text
+
+    sign_in(client, "ann@example.org")
+    (item,) = client.get("/inbox?format=json").json()["items"]
+    assert (item["decision"], item["status"]) == ("pending", "closed")
+    page = client.get("/inbox").text
+    assert f'action="/inbox/{request_id}/decision"' not in page
+    assert "closed this request" in page

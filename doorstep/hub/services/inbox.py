@@ -98,6 +98,7 @@ def item(
         emergency=request.emergency,
         deadline=request.deadline,
         decision=effective_decision(recipient, request, now),
+        status=request.status,
         disclosures=disclosures.public_for(session, request.officer_id),
         clips=clips,
     )
