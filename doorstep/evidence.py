@@ -30,8 +30,10 @@ Decisions
   clip whose bytes no longer match the SHA-256 the hub recorded at upload.
 * Verification is strict: an unlisted file, a duplicate entry, a missing clip or a
   size or hash mismatch are all problems, and all problems are reported, not only
-  the first. Audit rows in the manifest are each re-hashed (they are a selection,
-  not a contiguous chain, so only each row's own hash can be checked here).
+  the first. Folder entries (``clips/``, which ``zip -r`` adds after an ``unzip``) are
+  not files and are ignored, unless they carry bytes. Audit rows in the manifest are
+  each re-hashed (they are a selection, not a contiguous chain, so only each row's own
+  hash can be checked here).
 * Clips are hashed in 1 MiB chunks, never read whole.
 """
 
@@ -263,7 +265,7 @@ def _zip_time(value: datetime) -> tuple[int, int, int, int, int, int]:
 
 def _verify_open_zip(zf: zipfile.ZipFile, public_key: Ed25519PublicKey) -> BundleReport:
     problems: list[str] = []
-    names = [info.filename for info in zf.infolist()]
+    names = [info.filename for info in zf.infolist() if not _is_empty_folder(info)]
     problems += [f"{n} appears {k} times in the ZIP" for n, k in Counter(names).items() if k > 1]
     manifest_bytes = _read_member(zf, MANIFEST, problems)
     if manifest_bytes is None:
@@ -278,6 +280,11 @@ def _verify_open_zip(zf: zipfile.ZipFile, public_key: Ed25519PublicKey) -> Bundl
     problems += [f"{n} is in the ZIP but not in the manifest" for n in sorted(set(names) - allowed)]
     problems += _audit_row_problems(manifest.get("audit_rows", []))
     return BundleReport(not problems, problems, manifest)
+
+
+def _is_empty_folder(info: zipfile.ZipInfo) -> bool:
+    """A folder entry (``clips/``, as ``zip -r`` writes them) is not a file; one with bytes is."""
+    return info.is_dir() and info.file_size == 0
 
 
 def _read_member(zf: zipfile.ZipFile, name: str, problems: list[str]) -> bytes | None:

@@ -375,3 +375,53 @@ def test_clips_are_hashed_in_chunks(
     evidence.build_bundle(out, [clip], {}, [], [], key)
     assert reads and all(0 < n <= 1024 for n in reads)
     assert evidence.verify_bundle(out, key.public_key()).ok
+
+
+# --- unpacked and packed again ------------------------------------------------
+
+
+def test_bundle_unzipped_and_zipped_again_verifies(
+    bundle: Path, key: signing.Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    """`zip -r` adds an entry per folder; folders are not files, every file still counts."""
+    if shutil.which("zip") is None or shutil.which("unzip") is None:
+        pytest.skip("zip/unzip not installed")
+    work = tmp_path / "unpacked"
+    subprocess.run(["unzip", "-q", str(bundle), "-d", str(work)], check=True)
+
+    def zip_again(name: str) -> Path:
+        out = tmp_path / name
+        subprocess.run(["zip", "-q", "-r", str(out), "."], cwd=work, check=True)
+        return out
+
+    again = zip_again("again.zip")
+    assert "clips/" in zipfile.ZipFile(again).namelist()
+    assert evidence.verify_bundle(again, key.public_key()).problems == []
+
+    (work / "clips" / "extra.mp4").write_bytes(b"planted")
+    (work / "notes").mkdir()
+    (work / "notes" / "x.txt").write_text("planted")
+    (work / "clips" / "b.mp4").unlink()
+    assert evidence.verify_bundle(zip_again("changed.zip"), key.public_key()).problems == [
+        "clips/b.mp4 is listed in the manifest but missing",
+        "clips/extra.mp4 is in the ZIP but not in the manifest",
+        "notes/x.txt is in the ZIP but not in the manifest",
+    ]
+
+
+def test_directory_entries_are_ignored_unless_they_hold_bytes(
+    bundle: Path, key: signing.Ed25519PrivateKey, tmp_path: Path
+) -> None:
+    with_folders = tmp_path / "folders.zip"
+    shutil.copy(bundle, with_folders)
+    with zipfile.ZipFile(with_folders, "a") as zf:
+        zf.mkdir("clips")
+        zf.mkdir("empty/sub")
+    assert evidence.verify_bundle(with_folders, key.public_key()).problems == []
+    hiding = tmp_path / "hiding.zip"
+    shutil.copy(bundle, hiding)
+    with zipfile.ZipFile(hiding, "a") as zf:
+        zf.writestr(zipfile.ZipInfo("stash/"), b"bytes behind a folder name")
+    assert evidence.verify_bundle(hiding, key.public_key()).problems == [
+        "stash/ is in the ZIP but not in the manifest"
+    ]
