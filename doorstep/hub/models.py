@@ -76,6 +76,9 @@ class Camera(Base):
     agent_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when its owner deletes it while footage is held for police: the camera is gone
+    # for every purpose but the held clips, and retention removes the row once they go.
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
 
     __table_args__ = (Index("ix_cameras_lat_lon", "latitude", "longitude"),)
 

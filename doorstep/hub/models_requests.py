@@ -55,6 +55,11 @@ class Decision(enum.StrEnum):
     emergency = "emergency"  # reached without consent after a supervisor's approval
 
 
+class RequestStatus(enum.StrEnum):
+    open = "open"
+    closed = "closed"  # requests are never deleted, only closed
+
+
 class EmergencyStatus(enum.StrEnum):
     none = "none"
     pending = "pending"
@@ -68,7 +73,8 @@ class PoliceRequest(Base):
     agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
     officer_id: Mapped[str] = mapped_column(ForeignKey("users.id"), index=True)
     incident_type: Mapped[str] = mapped_column(String(40))
-    case_number: Mapped[str] = mapped_column(String(100))
+    case_number: Mapped[str] = mapped_column(String(100))  # canonical: what the limit counts
+    case_number_typed: Mapped[str] = mapped_column(String(100))  # as the officer typed it
     reason: Mapped[str] = mapped_column(Text)
     contact: Mapped[str] = mapped_column(String(300))
     area: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -83,7 +89,13 @@ class PoliceRequest(Base):
     emergency_status: Mapped[str] = mapped_column(String(10), default=EmergencyStatus.none)
     approved_by: Mapped[str | None] = mapped_column(ForeignKey("users.id"), default=None)
     approved_at: Mapped[datetime | None] = mapped_column(default=None)
-    status: Mapped[str] = mapped_column(String(10), default="open")
+    status: Mapped[str] = mapped_column(String(10), default=RequestStatus.open)
+    # Counts fixed when the request is matched (or an emergency approved) and kept up to
+    # date by shares and revocations, never recomputed from rows retention may delete.
+    owners_asked: Mapped[int] = mapped_column(Integer, default=0)
+    cameras_asked: Mapped[int] = mapped_column(Integer, default=0)
+    clips_offered: Mapped[int] = mapped_column(Integer, default=0)
+    clips_shared: Mapped[int] = mapped_column(Integer, default=0)
     deadline: Mapped[datetime] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -120,6 +120,18 @@ class CameraPublic(BaseModel):
     created_at: datetime
 
 
+class CameraDeleted(BaseModel):
+    """What deleting a camera did, and what a running police request holds back."""
+
+    deleted_events: int
+    deleted_files: int
+    held_events: int = Field(description="Events kept for a police request until it ends.")
+    held_until: datetime | None = Field(
+        None, description="When the hold ends as things stand; a share may extend it."
+    )
+    detail: str
+
+
 class CameraWithKey(CameraPublic):
     api_key: str = Field(description="Shown once; only its hash is stored.")
 

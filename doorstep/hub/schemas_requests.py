@@ -66,7 +66,10 @@ class RequestOfficerView(BaseModel):
     agency: str
     officer: str
     incident_type: str
-    case_number: str
+    case_number: str = Field(description="As the officer typed it.")
+    case_number_canonical: str = Field(
+        description="The key the per-case limit counts: letters and digits, upper case."
+    )
     reason: str
     contact: str
     area: dict[str, Any]
@@ -103,7 +106,10 @@ class InboxItem(BaseModel):
     agency: str
     officer: str
     incident_type: str
-    case_number: str
+    case_number: str = Field(description="As the officer typed it.")
+    case_number_canonical: str = Field(
+        description="The key the per-case limit counts: letters and digits, upper case."
+    )
     reason: str
     contact: str
     area: dict[str, Any]

@@ -116,7 +116,21 @@ def test_third_request_for_a_case(world: World) -> None:
     assert world.request(case="2024-001", token=other).status_code == 201
 
 
-@pytest.mark.parametrize("spelling", ["case-1", "CASE-1\u200b", "CASE\u20111", " CASE-1  "])
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "case-1",
+        "CASE-1\u200b",
+        "CASE\u20111",
+        " CASE-1  ",
+        "CASE 1",
+        "CASE/1",
+        "case.1",
+        "CASE_1",
+        "CASE1",
+        "\uff23\uff21\uff33\uff25 \u2013 1",  # full-width letters, an en dash
+    ],
+)
 def test_a_case_number_spelled_differently_is_the_same_case(world: World, spelling: str) -> None:
     assert world.request(case="CASE-1").status_code == 201
     assert world.request(case="Case-1").status_code == 201
@@ -173,3 +187,24 @@ def test_a_strip_thin_enough_to_locate_a_camera_is_refused(world: World) -> None
     # A street corridor (1:8) is still a fine request.
     corridor = world.request(area=rectangle(160, 1_280), case="CASE-2")
     assert corridor.status_code == 201, corridor.text
+
+
+def test_case_number_separators_fold_but_what_was_typed_is_kept(world: World) -> None:
+    """Spaces, slashes, dots, underscores and dashes of any kind are one case (issue 10 A.2)."""
+    first = world.request(case="HP-2024-0042")
+    assert first.status_code == 201
+    assert first.json()["case_number"] == "HP-2024-0042"
+    assert first.json()["case_number_canonical"] == "HP20240042"
+    second = world.request(case="hp 2024\u20130042")
+    assert second.status_code == 201
+    assert second.json()["case_number"] == "hp 2024\u20130042"  # as typed
+    assert second.json()["case_number_canonical"] == "HP20240042"
+    for dodge in ("HP 2024\u20130042", "HP/2024/0042", "HP.2024.0042", "HP_2024_0042"):
+        status, field, detail = _detail(world.request(case=dodge))
+        assert (status, field) == (422, "case_number"), dodge
+        assert "already has 2 requests" in detail
+
+
+def test_a_case_number_without_letters_or_digits_is_refused(world: World) -> None:
+    status, field, _ = _detail(world.request(case="-- / --"))
+    assert (status, field) == (422, "case_number")

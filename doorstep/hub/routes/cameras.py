@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, status
 
+from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, Owner, SessionDep
-from doorstep.hub.schemas import CameraCreate, CameraPublic, CameraUpdate, CameraWithKey
+from doorstep.hub.schemas import (
+    CameraCreate,
+    CameraDeleted,
+    CameraPublic,
+    CameraUpdate,
+    CameraWithKey,
+)
 from doorstep.hub.services import cameras
 
 router = APIRouter(prefix="/cameras", tags=["cameras"])
@@ -36,11 +43,14 @@ def update_camera(
     return cameras.update_camera(session, camera, data)
 
 
-@router.delete("/{camera_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_camera(camera_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> None:
-    """Delete the camera with all its events and clips."""
+@router.delete("/{camera_id}", response_model=CameraDeleted)
+def delete_camera(
+    camera_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep
+) -> CameraDeleted:
+    """Delete the camera with its events and clips; footage a running police request holds
+    stays until the hold ends, and the reply says how much and until when."""
     camera = cameras.get_owned_camera(session, owner, camera_id)
-    cameras.delete_camera(session, hub.storage, camera)
+    return cameras.delete_camera(session, hub.storage, camera, utcnow())
 
 
 @router.post("/{camera_id}/rotate-key", response_model=CameraWithKey)

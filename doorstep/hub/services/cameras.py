@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.errors import NotAuthenticated, NotFound
 from doorstep.hub.models import Camera, Event, User
-from doorstep.hub.schemas import CameraCreate, CameraUpdate
+from doorstep.hub.schemas import CameraCreate, CameraDeleted, CameraUpdate
 from doorstep.hub.security import CAMERA_KEY_PREFIX, new_secret, secret_hash
 from doorstep.hub.services.events import delete_events
+from doorstep.hub.services.retention import held_for_police, hold_ends
 from doorstep.hub.storage import BlobStorage
 
 
@@ -25,14 +28,18 @@ def create_camera(session: Session, owner: User, data: CameraCreate) -> tuple[Ca
 
 
 def list_cameras(session: Session, owner: User) -> list[Camera]:
-    query = select(Camera).where(Camera.owner_id == owner.id).order_by(Camera.created_at)
+    query = (
+        select(Camera)
+        .where(Camera.owner_id == owner.id, Camera.deleted_at.is_(None))
+        .order_by(Camera.created_at)
+    )
     return list(session.scalars(query))
 
 
 def get_owned_camera(session: Session, owner: User, camera_id: str) -> Camera:
     """Another owner's camera is indistinguishable from a missing one."""
     camera = session.get(Camera, camera_id)
-    if camera is None or camera.owner_id != owner.id:
+    if camera is None or camera.owner_id != owner.id or camera.deleted_at is not None:
         raise NotFound("no such camera")
     return camera
 
@@ -52,13 +59,43 @@ def rotate_key(session: Session, camera: Camera) -> str:
     return key
 
 
-def delete_camera(session: Session, storage: BlobStorage, camera: Camera) -> int:
-    """Delete a camera, its events and the blobs no other event refers to."""
-    events = list(session.scalars(select(Event).where(Event.camera_id == camera.id)))
-    removed = delete_events(session, storage, events)
-    session.delete(camera)
+def delete_camera(
+    session: Session, storage: BlobStorage, camera: Camera, now: datetime
+) -> CameraDeleted:
+    """Delete a camera, its events and the blobs no other event refers to, except footage a
+    running police request holds (docs/requests.md): that stays, with the request's record
+    of it, until the hold ends; the camera is gone for every other purpose at once (its
+    key stops working, it is never matched, it leaves the owner's list)."""
+    held = set(
+        session.scalars(
+            select(Event.id).where(Event.camera_id == camera.id, Event.id.in_(held_for_police(now)))
+        )
+    )
+    doomed = [
+        e
+        for e in session.scalars(select(Event).where(Event.camera_id == camera.id))
+        if e.id not in held
+    ]
+    removed = delete_events(session, storage, doomed)
+    until = hold_ends(session, sorted(held), now)
+    if held:
+        camera.deleted_at = now
+        camera.key_hash = secret_hash(new_secret(CAMERA_KEY_PREFIX))  # the old key dies
+    else:
+        session.delete(camera)
     session.flush()
-    return removed
+    return CameraDeleted(
+        deleted_events=len(doomed),
+        deleted_files=removed,
+        held_events=len(held),
+        held_until=until,
+        detail=(
+            f"The camera is deleted. {len(held)} event(s) are held for a police request "
+            f"until {until.isoformat() if until else 'its end'} and will be deleted then."
+            if held
+            else "The camera and all its footage are deleted."
+        ),
+    )
 
 
 def camera_for_key(session: Session, key: str) -> Camera:

@@ -16,7 +16,13 @@ from sqlalchemy.orm import Session
 from doorstep.errors import Conflict, InvalidInput, NotFound
 from doorstep.hub.context import Hub
 from doorstep.hub.models import Agency, Camera, Event, User
-from doorstep.hub.models_requests import Decision, PoliceRequest, RequestClip, RequestRecipient
+from doorstep.hub.models_requests import (
+    Decision,
+    PoliceRequest,
+    RequestClip,
+    RequestRecipient,
+    RequestStatus,
+)
 from doorstep.hub.schemas_requests import DecisionCreate, InboxClip, InboxItem
 from doorstep.hub.services import disclosures
 from doorstep.hub.services.requests import audit_record, subject_of
@@ -89,7 +95,8 @@ def item(
         agency=agency.name if agency else "",
         officer=officer.name if officer else "",
         incident_type=request.incident_type,
-        case_number=request.case_number,
+        case_number=request.case_number_typed,
+        case_number_canonical=request.case_number,
         reason=request.reason,
         contact=request.contact,
         area=request.area,
@@ -125,6 +132,17 @@ def _claim(
     recipient.decision, recipient.decided_at = decision, now
 
 
+def _count_shared(session: Session, request: PoliceRequest, delta: int) -> None:
+    """Move the request's stored share count in one UPDATE, so answers at once all count."""
+    session.execute(
+        update(PoliceRequest)
+        .where(PoliceRequest.id == request.id)
+        .values(clips_shared=PoliceRequest.clips_shared + delta)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(request, ["clips_shared"])
+
+
 def decide(
     hub: Hub, session: Session, owner: User, request_id: str, data: DecisionCreate, now: datetime
 ) -> InboxItem:
@@ -135,7 +153,7 @@ def decide(
         raise Conflict("the deadline has passed; the request counts as declined")
     if recipient.decision != Decision.pending:
         raise Conflict(f"you already answered this request ({current}); a share can be revoked")
-    if request.status == "closed":
+    if request.status == RequestStatus.closed:
         raise Conflict("the request has been closed")
     clips = [c for c, _e in _clips(session, recipient)]
     subject = subject_of(request)
@@ -154,6 +172,7 @@ def decide(
     expires = now + timedelta(days=hub.settings.access_expiry_days)
     for clip in chosen:
         clip.shared, clip.shared_at, clip.access_expires_at = True, now, expires
+    _count_shared(session, request, len(chosen))
     recipient.share_location = data.share_location
     audit_record(
         hub,
@@ -198,6 +217,7 @@ def revoke(hub: Hub, session: Session, owner: User, request_id: str, now: dateti
         raise Conflict("every shared clip has already been downloaded; it can't be revoked")
     for clip in revocable:
         clip.revoked_at = now
+    _count_shared(session, request, -len(revocable))
     if len(revocable) == len(clips):
         recipient.decision = Decision.declined
     audit_record(

@@ -57,6 +57,7 @@ def candidate_query(area: Area) -> Select:  # type: ignore[type-arg]
             Camera.longitude >= min_lon,
             Camera.longitude <= max_lon,
             Camera.opt_out_requests == false(),
+            Camera.deleted_at.is_(None),
             User.opt_out_requests == false(),
             User.is_active.is_(True),
         )

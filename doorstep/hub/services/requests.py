@@ -24,6 +24,7 @@ from doorstep.hub.models_requests import (
     PoliceRequest,
     RequestClip,
     RequestRecipient,
+    RequestStatus,
 )
 from doorstep.hub.schemas_requests import RequestCreate, RequestOfficerView, SharedClip
 from doorstep.hub.services import audit, disclosures
@@ -66,19 +67,16 @@ def _check_officer(user: User) -> str:
 
 
 def canonical_case_number(text: str) -> str:
-    """One spelling per case number, so the per-case limit counts what a person would.
+    """One key per case number, so the per-case limit counts what a person would.
 
-    Unicode compatibility forms folded (NFKC), invisible characters dropped, every dash
-    made ``-``, runs of spaces made one, upper case: ``case-1``, ``CASE\u20111`` and
-    ``CASE-1\u200b`` are all ``CASE-1``.
+    Unicode compatibility forms are folded (NFKC), then only letters and digits are
+    kept, upper-cased: every separator (spaces, dashes of any kind, slashes, dots,
+    underscores) and invisible character goes, so ``HP-2024-0042``, ``hp 2024\u20130042``,
+    ``HP/2024/0042`` and ``HP_2024.0042`` are all ``HP20240042``. Two numbers that differ
+    only in punctuation count as one case: the limit errs on the strict side.
     """
     folded = unicodedata.normalize("NFKC", text)
-    kept = "".join(
-        "-" if unicodedata.category(ch) == "Pd" else ch
-        for ch in folded
-        if unicodedata.category(ch) not in ("Cf", "Cc")
-    )
-    return " ".join(kept.split()).upper()
+    return "".join(ch for ch in folded if unicodedata.category(ch)[0] in "LN").upper()
 
 
 def create_request(
@@ -94,10 +92,12 @@ def create_request(
         min_compactness=settings.request_min_compactness,
     )
     start, end = geo.validate_window(data.start_time, data.end_time, now)
-    case = canonical_case_number(data.case_number)
+    typed = data.case_number.strip()
+    case = canonical_case_number(typed)
     if not case:
         raise InvalidInput(
-            "The case number is empty: give your agency's case number.", field="case_number"
+            "The case number has no letters or digits: give your agency's case number.",
+            field="case_number",
         )
     # Lock the agency before counting: two requests for one case at once queue here
     # instead of both seeing room under the limit (a row lock on PostgreSQL, the write
@@ -113,7 +113,7 @@ def create_request(
     )
     if made >= settings.requests_per_case:
         raise InvalidInput(
-            f"Case {case} already has {made} requests from your agency; the limit is "
+            f"Case {typed} already has {made} requests from your agency; the limit is "
             f"{settings.requests_per_case} per case: close and reuse an existing request, "
             "or open a new case.",
             field="case_number",
@@ -130,6 +130,7 @@ def create_request(
         officer_id=officer.id,
         incident_type=data.incident_type.value,
         case_number=case,
+        case_number_typed=typed,
         reason=data.reason.strip(),
         contact=data.contact.strip(),
         area=area.to_geojson(),
@@ -159,6 +160,7 @@ def create_request(
             "agency": agency.name if agency else "",
             "incident_type": request.incident_type,
             "case_number": case,
+            "case_number_typed": typed,
             "emergency": request.emergency,
             "area_sq_mi": round(request.area_sq_mi, 6),
             "start_time": start.isoformat(),
@@ -168,14 +170,20 @@ def create_request(
     )
     if not request.emergency:
         matches = match(session, area, start, end)
-        _fan_out(session, request, matches, now, emergency=False, settings_days=0)
+        _fan_out(session, request, matches, now, emergency=False, access_expiry_days=0)
         audit_record(
-            hub, session, None, "request.match", subject_of(request), _match_counts(matches), now
+            hub,
+            session,
+            None,
+            "request.match",
+            subject_of(request),
+            dict(_match_counts(matches)),
+            now,
         )
     return request
 
 
-def _match_counts(matches: list[Match]) -> dict[str, object]:
+def _match_counts(matches: list[Match]) -> dict[str, int]:
     return {
         "owners_asked": len(matches),
         "cameras_asked": sum(len(m.camera_ids) for m in matches),
@@ -190,13 +198,18 @@ def _fan_out(
     now: datetime,
     *,
     emergency: bool,
-    settings_days: int,
+    access_expiry_days: int,
 ) -> None:
     """An inbox entry per owner with exactly the matching clips, and a notification.
 
     Ids are assigned here rather than by a flush per owner, so reaching 10,000 owners
     is one batch of inserts, not 10,000 round trips inside the officer's request.
     """
+    counts = _match_counts(matches)
+    request.owners_asked = int(counts["owners_asked"])
+    request.cameras_asked = int(counts["cameras_asked"])
+    request.clips_offered = int(counts["clips_offered"])
+    request.clips_shared = request.clips_offered if emergency else 0
     recipients = [
         RequestRecipient(
             id=new_id(),
@@ -220,7 +233,9 @@ def _fan_out(
                     event_id=event.id,
                     shared=emergency,
                     shared_at=now if emergency else None,
-                    access_expires_at=now + timedelta(days=settings_days) if emergency else None,
+                    access_expires_at=(
+                        now + timedelta(days=access_expiry_days) if emergency else None
+                    ),
                 )
             )
         notify(
@@ -262,8 +277,8 @@ def close_request(
     request = get_request(session, user, request_id)
     if user.role not in AGENCY_ROLES:
         raise Forbidden("only the agency's officers close its requests")
-    if request.status != "closed":
-        request.status, request.closed_at = "closed", now
+    if request.status != RequestStatus.closed:
+        request.status, request.closed_at = RequestStatus.closed, now
         audit_record(hub, session, user, "request.close", subject_of(request), {}, now)
     return request
 
@@ -277,7 +292,7 @@ def approve_emergency(
         raise Forbidden("only a supervisor of the requesting agency approves emergencies")
     if request.emergency_status != EmergencyStatus.pending:
         raise Conflict("this request is not an emergency awaiting approval")
-    if request.status == "closed":
+    if request.status == RequestStatus.closed:
         raise Conflict("this request is closed; closing it withdrew the emergency")
     if supervisor.id == request.officer_id:
         raise Forbidden("a supervisor cannot approve their own emergency request")
@@ -291,10 +306,12 @@ def approve_emergency(
         matches,
         now,
         emergency=True,
-        settings_days=hub.settings.access_expiry_days,
+        access_expiry_days=hub.settings.access_expiry_days,
     )
-    details = _match_counts(matches)
-    details["event_ids"] = sorted(e.id for m in matches for e in m.events)
+    details: dict[str, object] = {
+        **_match_counts(matches),
+        "event_ids": sorted(e.id for m in matches for e in m.events),
+    }
     audit_record(
         hub, session, supervisor, "request.emergency_approve", subject_of(request), details, now
     )
@@ -345,15 +362,11 @@ def shared_clips(session: Session, request: PoliceRequest) -> list[SharedClip]:
 
 
 def officer_view(session: Session, request: PoliceRequest) -> RequestOfficerView:
-    """Counts and shared clips only: nothing here names who was asked or declined."""
-    asked = (
-        session.scalar(
-            select(func.count(func.distinct(RequestClip.camera_id))).where(
-                RequestClip.request_id == request.id
-            )
-        )
-        or 0
-    )
+    """Counts and shared clips only: nothing here names who was asked or declined.
+
+    The counts are the request's stored ones: retention may later delete clips, but
+    how many cameras were asked and clips shared stays what it was.
+    """
     clips = shared_clips(session, request)
     agency = session.get(Agency, request.agency_id)
     officer = session.get(User, request.officer_id)
@@ -362,7 +375,8 @@ def officer_view(session: Session, request: PoliceRequest) -> RequestOfficerView
         agency=agency.name if agency else "",
         officer=officer.name if officer else "",
         incident_type=request.incident_type,
-        case_number=request.case_number,
+        case_number=request.case_number_typed,
+        case_number_canonical=request.case_number,
         reason=request.reason,
         contact=request.contact,
         area=request.area,
@@ -376,8 +390,8 @@ def officer_view(session: Session, request: PoliceRequest) -> RequestOfficerView
         deadline=request.deadline,
         created_at=request.created_at,
         closed_at=request.closed_at,
-        cameras_asked=asked,
-        clips_shared=len(clips),
+        cameras_asked=request.cameras_asked,
+        clips_shared=request.clips_shared,
         disclosures=disclosures.public_for(session, request.officer_id),
         clips=clips,
     )
