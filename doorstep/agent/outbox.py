@@ -141,8 +141,8 @@ class Outbox:
         )
         return row is not None
 
-    def put_file(self, event_id: str, kind: str, path: Path, sha256: str, size: int) -> None:
-        """Record a file already published under ``files_dir``; the first one recorded wins."""
+    def enqueue_file(self, event_id: str, kind: str, path: Path, sha256: str, size: int) -> None:
+        """Queue for upload a file already published under ``files_dir``; the first one wins."""
         with self._lock, self._db() as db:
             db.execute(
                 "INSERT OR IGNORE INTO files (event_id, kind, path, sha256, size) "

@@ -359,12 +359,12 @@ class Agent:
         elif path is not None:
             dest = self.outbox.files_dir / f"{event.id}.mp4"
             sha, size = publish_file(path, dest)
-            self.outbox.put_file(event.id, "clip", dest, sha, size)
+            self.outbox.enqueue_file(event.id, "clip", dest, sha, size)
         if rec.best is not None and not self.outbox.has_file(event.id, "snapshot"):
             data = snapshot_jpeg(rec.best, self.config.masks)
             dest = self.outbox.files_dir / f"{event.id}.jpg"
             sha = write_bytes_atomic(data, dest)
-            self.outbox.put_file(event.id, "snapshot", dest, sha, len(data))
+            self.outbox.enqueue_file(event.id, "snapshot", dest, sha, len(data))
 
 
 def fetch_hub_settings(config: AgentConfig, client: HubClient) -> AgentConfig:

@@ -39,7 +39,8 @@ class HubClient:
     def post_event(self, payload: dict[str, object]) -> httpx.Response:
         return self._http.post("/events", json=payload)
 
-    def put_file(self, event_id: str, kind: str, data: bytes, sha256: str) -> httpx.Response:
+    def upload_file(self, event_id: str, kind: str, data: bytes, sha256: str) -> httpx.Response:
+        """PUT the event's clip or snapshot (``kind``) to the hub, with its SHA-256."""
         return self._http.put(
             f"/events/{event_id}/{kind}",
             content=data,
@@ -158,7 +159,7 @@ class Uploader:
             self.outbox.fail_file(job, f"file missing: {exc}")
             return False
         try:
-            response = self.client.put_file(job.event_id, job.kind, data, job.sha256)
+            response = self.client.upload_file(job.event_id, job.kind, data, job.sha256)
         except httpx.HTTPError as exc:
             log.info(
                 "hub unreachable (%s); %s of %s queued", type(exc).__name__, job.kind, job.event_id

@@ -110,7 +110,7 @@ def queue_event_with_clip(box: Outbox, event_id: str, payload: dict[str, object]
     box.put_event({"id": event_id, **payload})
     clip = box.files_dir / f"{event_id}.mp4"
     clip.write_bytes(b"clip bytes")
-    box.put_file(event_id, "clip", clip, hashlib.sha256(b"clip bytes").hexdigest(), 10)
+    box.enqueue_file(event_id, "clip", clip, hashlib.sha256(b"clip bytes").hexdigest(), 10)
 
 
 def test_a_refused_key_keeps_everything_queued_until_the_right_key(receiver: Receiver) -> None:
