@@ -9,6 +9,8 @@ Topics: ``<prefix>/<camera>/motion`` (``ON``/``OFF``, retained),
 ``<prefix>/<camera>/events`` (JSON with ``type`` new|update|end), ``<prefix>/available``
 (retained ``online``, last will ``offline``) and Home Assistant discovery of a motion
 binary_sensor under ``<discovery_prefix>/binary_sensor/``.
+
+``build_notifier`` turns the agent's configuration into the one notifier the agent uses.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from urllib.parse import urlsplit
 import httpx
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+
+from doorstep.agent.config import AgentConfig
 
 log = logging.getLogger(__name__)
 
@@ -232,3 +236,29 @@ class FanOut:
     def close(self) -> None:
         for notifier in self.notifiers:
             notifier.close()
+
+
+class NullNotifier:
+    """Notifies nobody (no MQTT, webhooks or console configured)."""
+
+    def publish(self, kind: str, payload: dict[str, Any]) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def build_notifier(config: AgentConfig, echo: Callable[[str], None] | None = None) -> Notifier:
+    """The notifiers the configuration asks for, as one; ``echo`` also prints each event."""
+    notifiers: list[Notifier] = [ConsoleNotifier(echo)] if echo is not None else []
+    if config.mqtt_url:
+        notifiers.append(
+            MqttNotifier(
+                config.mqtt_url, config.camera, config.topic_prefix, config.discovery_prefix
+            )
+        )
+    if config.webhook_urls and config.webhook_secret:
+        notifiers.append(
+            BackgroundNotifier(WebhookNotifier(config.webhook_urls, config.webhook_secret))
+        )
+    return FanOut(notifiers) if notifiers else NullNotifier()

@@ -36,14 +36,7 @@ from doorstep.agent.clips import (
 from doorstep.agent.config import AgentConfig, with_hub_settings
 from doorstep.agent.events import Event, EventTracker
 from doorstep.agent.motion import MotionDetector, MotionResult, Thumbnailer
-from doorstep.agent.notify import (
-    BackgroundNotifier,
-    ConsoleNotifier,
-    FanOut,
-    MqttNotifier,
-    Notifier,
-    WebhookNotifier,
-)
+from doorstep.agent.notify import Notifier, NullNotifier, build_notifier
 from doorstep.agent.outbox import Outbox
 from doorstep.agent.person import Detector, HogPersonDetector
 from doorstep.agent.schedule import AnalysisSchedule
@@ -81,30 +74,6 @@ class RunResult:
     analysed: int = 0
     error: VideoError | None = None
     queued: int = 0
-
-
-class NullNotifier:
-    def publish(self, kind: str, payload: dict[str, object]) -> None:
-        return None
-
-    def close(self) -> None:
-        return None
-
-
-def build_notifier(config: AgentConfig, echo: Callable[[str], None] | None = None) -> Notifier:
-    """The notifiers the configuration asks for, as one; ``echo`` also prints each event."""
-    notifiers: list[Notifier] = [ConsoleNotifier(echo)] if echo is not None else []
-    if config.mqtt_url:
-        notifiers.append(
-            MqttNotifier(
-                config.mqtt_url, config.camera, config.topic_prefix, config.discovery_prefix
-            )
-        )
-    if config.webhook_urls and config.webhook_secret:
-        notifiers.append(
-            BackgroundNotifier(WebhookNotifier(config.webhook_urls, config.webhook_secret))
-        )
-    return FanOut(notifiers) if notifiers else NullNotifier()
 
 
 class Agent:
