@@ -1,11 +1,12 @@
-"""Wires a source, motion, events, clips, the outbox and notifiers into one agent.
+"""The agent: the detection loop, and ``run_agent``, which wires it to its parts.
 
-The loop is single-threaded: demux a packet, keep it in the pre-roll ring and the
-open clips, decode it, and analyse a downscaled grey frame at ``analysis_fps``
-(the decoder may drop frames analysis will not see: ``schedule``, ``source``).
-Notifications go out the moment an event starts (before any clip exists), the
-event is queued in the outbox at the same time, and uploads run on the uploader's
-thread, so neither a slow hub nor a slow webhook delays detection.
+The loop is single-threaded: demux a packet, keep it in the pre-roll ring and hand it
+to the recorder (``recorder``: the open clips), decode it, and analyse a downscaled
+grey frame at ``analysis_fps`` (the decoder may drop frames analysis will not see:
+``schedule``, ``source``) for motion, events and person labels. Notifications go out
+the moment an event starts (before any clip exists), the event is queued in the outbox
+at the same time, and uploads run on the uploader's thread, so neither a slow hub nor
+a slow webhook delays detection. The notifiers are built in ``notify``.
 """
 
 from __future__ import annotations
@@ -18,46 +19,25 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import av
 import httpx
 from av.packet import Packet
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from doorstep.agent.clips import (
-    ClipWriter,
-    PacketRing,
-    open_writer,
-    packet_time,
-    publish_file,
-    snapshot_jpeg,
-    write_bytes_atomic,
-)
+from doorstep.agent.clips import PacketRing, packet_time
 from doorstep.agent.config import AgentConfig, with_hub_settings
 from doorstep.agent.events import Event, EventTracker
 from doorstep.agent.motion import MotionDetector, MotionResult, Thumbnailer
 from doorstep.agent.notify import Notifier, NullNotifier, build_notifier
 from doorstep.agent.outbox import Outbox
 from doorstep.agent.person import Detector, HogPersonDetector
+from doorstep.agent.recorder import Recorder
 from doorstep.agent.schedule import AnalysisSchedule
 from doorstep.agent.source import PyAVSource, VideoSource
 from doorstep.agent.uploader import HubClient, Uploader
 from doorstep.errors import InvalidInput, VideoError
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class Recording:
-    """The clip of one event while it is being written."""
-
-    event: Event
-    writer: ClipWriter
-    end: float | None = None
-    best: VideoFrame | None = None
-    best_score: float = -1.0
-    next_person: float = 0.0
-    person_checks: int = 0
 
 
 @dataclass
@@ -74,6 +54,14 @@ class RunResult:
     analysed: int = 0
     error: VideoError | None = None
     queued: int = 0
+
+
+@dataclass
+class PersonChecks:
+    """The person detector's budget for the running event."""
+
+    next_at: float = 0.0
+    done: int = 0
 
 
 class Agent:
@@ -102,7 +90,8 @@ class Agent:
         self.realtime = realtime
         self.stop = stop or threading.Event()
         self.result = RunResult()
-        self.recordings: list[Recording] = []
+        self.recorder = Recorder(outbox, config.masks, config.max_clip)
+        self._person = PersonChecks()
         self._stream: VideoStream | None = None
         self._opened = False
 
@@ -173,7 +162,7 @@ class Agent:
                 if packet is not None:
                     packet_t = packet_time(packet, time_base)
                     ring.push(packet, packet_t)
-                    if self.recordings:
+                    if self.recorder.recordings:
                         self._feed(packet, packet_t, tracker, ring)
                 for frame in chunk.frames:
                     t = frame.time
@@ -212,8 +201,7 @@ class Agent:
                 end = tracker.current.last_motion + config.event_gap
                 ended = tracker.finish(min(end, last_t) if last_t is not None else end)
                 self._on_end(ended, ended.end or ended.start)
-            for rec in list(self.recordings):
-                self._finish(rec)
+            self.recorder.finish_all()
         if isinstance(self.source, PyAVSource) and not self.stop.is_set():
             self.source.check_complete(last_t)
 
@@ -234,21 +222,14 @@ class Agent:
         self.outbox.put_event(event.payload())
         self.result.events.append(event)
         assert self._stream is not None
-        path = self.outbox.tmp_dir / f"{event.id}.mp4"
-        rec = Recording(event, open_writer(path, self._stream, self.config.masks))
-        if pre_roll:
-            event.extra["clip_start"] = packet_time(pre_roll[0])
-        for packet in pre_roll:
-            rec.writer.add(packet)
-        self.recordings.append(rec)
+        self._person = PersonChecks()
+        self.recorder.start(event, self._stream, pre_roll)
 
     def _on_end(self, event: Event, clip_end: float) -> None:
         self.notifier.publish("event", event.payload("end"))
         self.notifier.publish("motion", {"state": "OFF"})
         self.outbox.put_event(event.payload())
-        for rec in self.recordings:
-            if rec.event is event and rec.end is None:
-                rec.end = clip_end
+        self.recorder.end(event, clip_end)
 
     def _update(self, event: Event) -> None:
         self.notifier.publish("event", event.payload("update"))
@@ -262,20 +243,19 @@ class Agent:
         result: MotionResult,
         zone_box: tuple[float, float, float, float],
     ) -> None:
-        rec = next((r for r in self.recordings if r.event is event), None)
-        if rec is None:
-            return
-        if result.motion and result.area > rec.best_score and event.label != "person":
-            rec.best, rec.best_score = frame, result.area
+        """Offer the frame as the snapshot (by motion); look for a person now and then."""
+        if result.motion:
+            self.recorder.offer_snapshot(event, frame, result.area)
+        checks = self._person
         if (
             self.person is None
             or event.label == "person"
-            or t < rec.next_person
-            or rec.person_checks >= self.config.person_max_checks
+            or t < checks.next_at
+            or checks.done >= self.config.person_max_checks
         ):
             return
-        rec.next_person = t + self.config.person_interval
-        rec.person_checks += 1
+        checks.next_at = t + self.config.person_interval
+        checks.done += 1
         grey = frame.reformat(format="gray").to_ndarray()
         found = [
             d for d in self.person.detect(grey, zone_box) if d.score >= self.config.person_min_score
@@ -283,57 +263,21 @@ class Agent:
         if found:
             best = max(found, key=lambda d: d.score)
             event.label, event.score, event.box = "person", best.score, best.box
-            rec.best, rec.best_score = frame, 2.0 + best.score
+            # Above any share of the zone moving (at most 1): a person frame always wins.
+            self.recorder.offer_snapshot(event, frame, 2.0 + best.score)
             self._update(event)
 
-    # -- clips -----------------------------------------------------------------------------
     def _feed(self, packet: Packet, t: float, tracker: EventTracker, ring: PacketRing) -> None:
-        """Give the packet (decode time ``t`` s) to the open clips; finish or split them.
+        """Give the packet (decode time ``t`` s) to the recorder; split a clip at its cap.
 
-        A running event is split at a keyframe, the last one before ``max_clip`` going
-        by the stream's keyframe interval, and the next clip starts with that keyframe:
-        consecutive clips join without overlap or gap. A stream whose keyframes are
-        further apart than ``max_clip`` can only be cut at the next keyframe (cutting
-        elsewhere would need re-encoding), so its clips run that long.
+        A running event whose clip reached ``max_clip`` ends at this keyframe, and a new
+        one (new id, new clip) continues from it.
         """
-        limit = self.config.max_clip - 0.5
-        for rec in list(self.recordings):
-            if rec.end is not None and t > rec.end:
-                self._finish(rec)
-                continue
-            running = rec.end is None and tracker.current is rec.event
-            if running and packet.is_keyframe and rec.writer.duration + ring.gop >= limit:
-                old, new = tracker.split(t)
-                self._on_end(old, t)
-                self._finish(rec)
-                self._on_start(new, [packet])
-                continue
-            if not running and rec.writer.duration >= limit:
-                self._finish(rec)  # post-roll of an ended event, cut at the cap
-                continue
-            rec.writer.add(packet)
-
-    def _finish(self, rec: Recording) -> None:
-        self.recordings.remove(rec)
-        event = rec.event
-        try:
-            path = rec.writer.close()
-        except av.error.FFmpegError as exc:
-            log.error("clip of event %s could not be written: %s", event.id, exc)
-            path = None
-        # A re-run of a file (after a crash) records and labels its events again, so they
-        # come out the same; what an earlier run already queued is kept, not replaced.
-        if path is not None and self.outbox.has_file(event.id, "clip"):
-            path.unlink(missing_ok=True)
-        elif path is not None:
-            dest = self.outbox.files_dir / f"{event.id}.mp4"
-            sha, size = publish_file(path, dest)
-            self.outbox.enqueue_file(event.id, "clip", dest, sha, size)
-        if rec.best is not None and not self.outbox.has_file(event.id, "snapshot"):
-            data = snapshot_jpeg(rec.best, self.config.masks)
-            dest = self.outbox.files_dir / f"{event.id}.jpg"
-            sha = write_bytes_atomic(data, dest)
-            self.outbox.enqueue_file(event.id, "snapshot", dest, sha, len(data))
+        if self.recorder.feed(packet, t, tracker.current, ring.gop):
+            old, new = tracker.split(t)
+            self._on_end(old, t)
+            self.recorder.finish_event(old)
+            self._on_start(new, [packet])
 
 
 def fetch_hub_settings(config: AgentConfig, client: HubClient) -> AgentConfig:
