@@ -63,7 +63,7 @@ class TooLarge(DoorstepError):
     status_code = 413
 
 
-class IntegrityError(DoorstepError):
+class HashMismatch(DoorstepError):
     """Uploaded bytes do not match their declared SHA-256."""
 
     status_code = 422

@@ -26,7 +26,7 @@ Layout (a public contract)
 
 Decisions
 ---------
-* Building re-hashes each clip while copying it and refuses (``IntegrityError``) a
+* Building re-hashes each clip while copying it and refuses (``HashMismatch``) a
   clip whose bytes no longer match the SHA-256 the hub recorded at upload.
 * Verification is strict: an unlisted file, a duplicate entry, a missing clip or a
   size or hash mismatch are all problems, and all problems are reported, not only
@@ -54,7 +54,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from doorstep.audit_chain import AuditEntry, compute_hash, format_time
-from doorstep.errors import IntegrityError, InvalidInput
+from doorstep.errors import HashMismatch, InvalidInput
 from doorstep.fsutil import fsync_dir
 from doorstep.signing import (
     Ed25519PrivateKey,
@@ -210,7 +210,7 @@ def _add_clip(
             digest.update(chunk)
             dst.write(chunk)
     if digest.hexdigest() != clip.sha256.lower():
-        raise IntegrityError(
+        raise HashMismatch(
             f"Clip {clip.name!r} no longer matches its recorded SHA-256 "
             f"({clip.sha256}); it was not exported."
         )

@@ -14,8 +14,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from doorstep.app import create_app
 from doorstep.config import Settings
-from doorstep.hub.app import create_app
 from tests.conftest import require_service
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"

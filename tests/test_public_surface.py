@@ -7,9 +7,9 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from doorstep.app import create_app
 from doorstep.cli.main import cli
 from doorstep.config import Settings
-from doorstep.hub.app import create_app
 from tests.conftest import REPO_ROOT
 
 

@@ -87,10 +87,10 @@ def demo(data_dir: Path, host: str, port: int, live_cameras: int) -> None:
     """
     import uvicorn
 
+    from doorstep.app import create_app
     from doorstep.config import Settings
     from doorstep.demo import SAMPLE_VIDEO
     from doorstep.demo.seed import DEMO_PASSWORD, seed
-    from doorstep.hub.app import create_app
     from doorstep.hub.context import build_hub
 
     fresh_data_dir(data_dir)

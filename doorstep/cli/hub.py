@@ -10,15 +10,24 @@ import click
 from doorstep.config import Settings
 from doorstep.hub.models import Role
 
+DATABASE_META_KEY = "doorstep.database_url"
+
 
 def settings_from(data_dir: Path | None, database_url: str | None, **extra: object) -> Settings:
-    """Settings from the environment, overridden by the flags that were given."""
+    """Settings from the environment, overridden by the flags that were given.
+
+    Remembers the database URL on the click context, so an error opening it can name it.
+    """
     overrides = {
         k: v
         for k, v in {"data_dir": data_dir, "database_url": database_url, **extra}.items()
         if v is not None
     }
-    return Settings(**overrides)  # type: ignore[arg-type]
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.meta[DATABASE_META_KEY] = settings.resolved_database_url
+    return settings
 
 
 data_dir_option = click.option(
@@ -55,7 +64,7 @@ def serve(
     """Run the hub: API under /api/v1, docs at /docs. Migrates the database first."""
     import uvicorn
 
-    from doorstep.hub.app import create_app
+    from doorstep.app import create_app
 
     settings = settings_from(data_dir, database_url, host=host, port=port)
     app = create_app(settings)

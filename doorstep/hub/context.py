@@ -14,7 +14,8 @@ from doorstep.hub.db import make_engine, make_session_factory
 from doorstep.hub.live import LiveFeed, attach
 from doorstep.hub.migrate import upgrade
 from doorstep.hub.ratelimit import LoginRateLimiter
-from doorstep.hub.storage import BlobStorage, open_storage
+from doorstep.hub.storage import open_storage
+from doorstep.hub.storage_base import BlobStorage
 from doorstep.signing import Ed25519PrivateKey, load_or_create_private_key
 
 log = logging.getLogger(__name__)

@@ -8,6 +8,7 @@ sends can produce a traceback in a reply.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -18,17 +19,22 @@ from doorstep.errors import DoorstepError, NotAuthenticated, RateLimited
 
 log = logging.getLogger(__name__)
 
+PageError = Callable[[Request, DoorstepError], Response | None]
+"""How the pages show an error (a page or a redirect), or None to answer in JSON."""
+
 
 def _field_name(location: tuple[object, ...] | list[object]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or "body"
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, page_error: PageError | None = None) -> None:
+    """Map errors to replies; ``page_error`` (given by the composition root) lets pages
+    answer with a page, without this package knowing the pages."""
+
     @app.exception_handler(DoorstepError)
     async def domain_error(request: Request, exc: DoorstepError) -> Response:
-        page = getattr(request.app.state, "html_error", None)
-        if page is not None and (response := page(request, exc)) is not None:
+        if page_error is not None and (response := page_error(request, exc)) is not None:
             return response  # a web page shows the error as a page, not as JSON
         headers: dict[str, str] = {}
         if isinstance(exc, NotAuthenticated):

@@ -29,7 +29,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from doorstep.config import Settings
 from doorstep.errors import ConfigError, NotFound, StorageError
-from doorstep.hub.storage import CHUNK, LocalBlobStorage, check_sha256, receive
+from doorstep.hub.storage_base import CHUNK, check_sha256, receive
+from doorstep.hub.storage_local import LocalBlobStorage
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 

@@ -1,4 +1,4 @@
-"""Mounts the pages and their static files on the hub's app."""
+"""The pages and their static files, and how a page shows an error."""
 
 from __future__ import annotations
 
@@ -53,4 +53,3 @@ def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in PAGE_ROUTERS:
         app.include_router(router)
-    app.state.html_error = html_error

@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
 from doorstep.hub import tables  # noqa: F401  (registers every model on Base.metadata)
-from doorstep.hub.app import run_retention
 from doorstep.hub.db import Base, make_engine
+from doorstep.hub.jobs import run_retention
 from doorstep.hub.migrate import current_revision, upgrade
 from tests.hub.conftest import Api, bearer
 

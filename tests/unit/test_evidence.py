@@ -17,7 +17,7 @@ import pytest
 
 from doorstep import audit_chain as ac
 from doorstep import evidence, signing
-from doorstep.errors import IntegrityError, InvalidInput
+from doorstep.errors import HashMismatch, InvalidInput
 
 T0 = datetime(2024, 5, 1, 14, 0, tzinfo=UTC)
 
@@ -158,7 +158,7 @@ def test_clip_changed_since_upload_is_refused(
     clip = make_clip(tmp_path, "a.mp4", b"original")
     Path(clip.path).write_bytes(b"Original")
     out = tmp_path / "out" / "bundle.zip"
-    with pytest.raises(IntegrityError, match="no longer matches its recorded SHA-256"):
+    with pytest.raises(HashMismatch, match="no longer matches its recorded SHA-256"):
         evidence.build_bundle(out, [clip], {}, [], [], key)
     assert list(out.parent.iterdir()) == []  # neither bundle nor temp file
 

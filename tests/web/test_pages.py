@@ -34,7 +34,7 @@ def web_signup(client: TestClient, email: str) -> None:
 
 @pytest.fixture
 def web(hub_settings) -> TestClient:  # type: ignore[no-untyped-def]
-    from doorstep.hub.app import create_app
+    from doorstep.app import create_app
 
     with TestClient(create_app(hub_settings)) as client:
         yield client

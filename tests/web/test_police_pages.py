@@ -23,7 +23,7 @@ from tests.web.test_pages import csrf
 
 @pytest.fixture
 def demo(hub_settings) -> tuple[TestClient, DemoSeed]:  # type: ignore[no-untyped-def]
-    from doorstep.hub.app import create_app
+    from doorstep.app import create_app
 
     with TestClient(create_app(hub_settings)) as client:
         yield client, seed(client.app.state.hub, SAMPLE_VIDEO)  # type: ignore[attr-defined]
@@ -176,7 +176,7 @@ def test_emergency_request_needs_the_supervisors_approval_page(
     assert "Approve emergency access" in page.text
     approved = client.post(
         f"/officer/requests/{request_id}/approve",
-        data={"csrf_token": csrf(client)},
+        data={"csrf_token": csrf(client), "confirm": "on"},
         follow_redirects=False,
     )
     assert approved.status_code == 303
@@ -213,3 +213,171 @@ def test_a_closed_request_shows_closed_to_owners_without_the_form(
     page = client.get("/inbox").text
     assert f'action="/inbox/{request_id}/decision"' not in page
     assert "closed this request" in page
+
+
+def _shared_request(client: TestClient) -> tuple[str, str]:
+    """The officer asks; Ann shares one clip. Returns the request id and the clip's event."""
+    sign_in(client, "officer@example.org")
+    created = client.post(
+        "/officer/new", data=request_form(client, circle(250)), follow_redirects=False
+    )
+    request_id = created.headers["location"].rsplit("/", 1)[1]
+    sign_in(client, "ann@example.org")
+    (item,) = client.get("/inbox?format=json").json()["items"]
+    event_id = item["clips"][0]["event_id"]
+    shared = client.post(
+        f"/inbox/{request_id}/decision",
+        data={"csrf_token": csrf(client), "action": "share", "event_ids": [event_id]},
+        follow_redirects=False,
+    )
+    assert shared.status_code == 303, shared.text
+    return request_id, event_id
+
+
+def _clip_fetches(client: TestClient) -> list[str]:
+    sign_in(client, "auditor@example.org")
+    rows = client.get("/audit?format=json").json()["rows"]
+    return [r["action"] for r in rows if r["action"] in ("clip.view", "clip.download")]
+
+
+def _section(page: str, request_id: str) -> str:
+    return page.split(f'id="request-{request_id}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_opening_a_request_page_is_not_access_to_its_clips(
+    demo: tuple[TestClient, DemoSeed],
+) -> None:
+    """The page names the clip for the player but lets it fetch nothing before play; the
+    poster is the event's snapshot, served under the same access rules, not logged."""
+    client, _ = demo
+    request_id, event_id = _shared_request(client)
+    sign_in(client, "officer@example.org")
+    page = client.get(f"/officer/requests/{request_id}").text
+    clip_url = f"/officer/requests/{request_id}/clips/{event_id}"
+    video = page.split("<video", 1)[1].split(">", 1)[0]
+    assert 'preload="none"' in video and f'poster="{clip_url}/snapshot"' in video
+    poster = client.get(f"{clip_url}/snapshot")
+    assert poster.status_code == 200 and poster.headers["content-type"] == "image/jpeg"
+    assert _clip_fetches(client) == []
+
+    sign_in(client, "ann@example.org")
+    section = _section(client.get("/inbox").text, request_id)
+    assert f'action="/inbox/{request_id}/revoke"' in section
+    assert "viewed by the officer" not in section
+
+
+def test_the_inbox_says_which_clip_was_viewed_and_offers_revoke_only_if_possible(
+    demo: tuple[TestClient, DemoSeed],
+) -> None:
+    client, _ = demo
+    request_id, event_id = _shared_request(client)
+    sign_in(client, "officer@example.org")
+    played = client.get(f"/officer/requests/{request_id}/clips/{event_id}")
+    assert played.status_code == 200
+    assert _clip_fetches(client) == ["clip.view"]
+
+    sign_in(client, "ann@example.org")
+    (item,) = client.get("/inbox?format=json").json()["items"]
+    (clip,) = [c for c in item["clips"] if c["event_id"] == event_id]
+    assert clip["viewed_at"] is not None and clip["revocable"] is False
+    section = _section(client.get("/inbox").text, request_id)
+    assert "viewed by the officer on" in section
+    assert f'action="/inbox/{request_id}/revoke"' not in section
+    # A stale tab that still posts Revoke gets the inbox with the reason, not an error page.
+    stale = client.post(f"/inbox/{request_id}/revoke", data={"csrf_token": csrf(client)})
+    assert stale.status_code == 409
+    assert 'role="alert"' in _section(stale.text, request_id)
+
+
+def _emergency(client: TestClient, case: str = "HP-2026-0042") -> str:
+    sign_in(client, "officer@example.org")
+    form = {
+        **request_form(client, circle(250)),
+        "case_number": case,
+        "emergency": "on",
+        "justification": "A child is missing; last seen on this street an hour ago.",
+    }
+    created = client.post("/officer/new", data=form, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    return str(created.headers["location"].rsplit("/", 1)[1])
+
+
+def test_approving_an_emergency_takes_a_confirmation_and_a_supervisor_can_reject(
+    demo: tuple[TestClient, DemoSeed],
+) -> None:
+    client, _ = demo
+    first, second = _emergency(client), _emergency(client)
+    sign_in(client, "supervisor@example.org")
+    page = client.get(f"/officer/requests/{first}").text
+    assert 'name="confirm"' in page and "Reject" in page
+    unconfirmed = client.post(
+        f"/officer/requests/{first}/approve", data={"csrf_token": csrf(client)}
+    )
+    assert unconfirmed.status_code == 422 and 'role="alert"' in unconfirmed.text
+    view = client.get(f"/officer/requests/{first}?format=json").json()["req"]
+    assert view["emergency_status"] == "pending" and view["clips"] == []
+    approved = client.post(
+        f"/officer/requests/{first}/approve",
+        data={"csrf_token": csrf(client), "confirm": "on"},
+        follow_redirects=False,
+    )
+    assert approved.status_code == 303
+
+    rejected = client.post(
+        f"/officer/requests/{second}/reject",
+        data={"csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert rejected.status_code == 303, rejected.text
+    view = client.get(f"/officer/requests/{second}?format=json").json()["req"]
+    assert view["emergency_status"] == "rejected" and view["clips"] == []
+    assert second not in client.get("/officer/approvals").text
+    assert "Approve emergency access" not in client.get(f"/officer/requests/{second}").text
+    sign_in(client, "ann@example.org")
+    assert [i["request_id"] for i in client.get("/inbox?format=json").json()["items"]] == [first]
+
+
+def test_emergency_access_in_the_inbox_is_not_a_share_and_has_no_deadline(
+    demo: tuple[TestClient, DemoSeed],
+) -> None:
+    client, _ = demo
+    request_id = _emergency(client)
+    sign_in(client, "supervisor@example.org")
+    client.post(
+        f"/officer/requests/{request_id}/approve",
+        data={"csrf_token": csrf(client), "confirm": "on"},
+    )
+    sign_in(client, "ann@example.org")
+    section = _section(client.get("/inbox").text, request_id)
+    assert section.count(">emergency<") == 1
+    assert "Answer by" not in section
+    assert "shared" not in section and "without your consent" in section
+    assert f'action="/inbox/{request_id}/revoke"' not in section
+
+
+def test_opting_out_from_the_inbox_takes_a_confirmation(
+    demo: tuple[TestClient, DemoSeed],
+) -> None:
+    client, _ = demo
+    sign_in(client, "officer@example.org")
+    created = client.post(
+        "/officer/new", data=request_form(client, circle(250)), follow_redirects=False
+    )
+    request_id = created.headers["location"].rsplit("/", 1)[1]
+    sign_in(client, "ann@example.org")
+    section = _section(client.get("/inbox").text, request_id)
+    assert 'name="confirm_opt_out"' in section
+    one_click = client.post(
+        f"/inbox/{request_id}/decision", data={"csrf_token": csrf(client), "action": "opt_out"}
+    )
+    assert one_click.status_code == 422 and 'role="alert"' in one_click.text
+    assert client.get("/settings?format=json").json()["opt_out_requests"] is False
+    (item,) = client.get("/inbox?format=json").json()["items"]
+    assert item["decision"] == "pending"
+    confirmed = client.post(
+        f"/inbox/{request_id}/decision",
+        data={"csrf_token": csrf(client), "action": "opt_out", "confirm_opt_out": "on"},
+        follow_redirects=False,
+    )
+    assert confirmed.status_code == 303
+    assert client.get("/settings?format=json").json()["opt_out_requests"] is True

@@ -7,29 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import FileResponse
 
-from doorstep.errors import NotFound
 from doorstep.hub.deps import EntityId, HubDep, Owner, SessionDep
-from doorstep.hub.models import Event
+from doorstep.hub.responses import blob_response, event_public
 from doorstep.hub.schemas import MAX_INT, AwareDatetime, EventPage, EventPublic
 from doorstep.hub.services import events
 
 router = APIRouter(prefix="/events", tags=["events"])
-
-
-def event_public(event: Event) -> EventPublic:
-    return EventPublic(
-        id=event.id,
-        camera_id=event.camera_id,
-        start_time=event.start_time,
-        end_time=event.end_time,
-        label=event.label,
-        score=event.score,
-        box=event.box,
-        has_clip=event.clip_sha256 is not None,
-        has_snapshot=event.snapshot_sha256 is not None,
-        clip_sha256=event.clip_sha256,
-        clip_size=event.clip_size,
-    )
 
 
 @router.get("", response_model=EventPage)
@@ -64,19 +47,6 @@ def list_events(
 @router.get("/{event_id}", response_model=EventPublic)
 def get_event(event_id: EntityId, owner: Owner, session: SessionDep) -> EventPublic:
     return event_public(events.get_owned_event(session, owner, event_id))
-
-
-def blob_response(hub: HubDep, sha256: str | None, media_type: str, filename: str) -> FileResponse:
-    """Serve a stored blob; Range requests get 206 so players can seek."""
-    if sha256 is None:
-        raise NotFound("this event has no such file (yet)")
-    return FileResponse(
-        hub.storage.open(sha256),
-        media_type=media_type,
-        filename=filename,
-        content_disposition_type="inline",
-        headers={"ETag": f'"{sha256}"', "Cache-Control": "private, max-age=3600"},
-    )
 
 
 @router.get("/{event_id}/clip", response_class=FileResponse)

@@ -2,25 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
-from doorstep.errors import Conflict, InvalidInput, TooLarge
+from doorstep.errors import InvalidInput, TooLarge
 from doorstep.hub.context import Hub
-from doorstep.hub.db import session_scope
 from doorstep.hub.deps import Credentials, CurrentCamera, EntityId, HubDep, SessionDep, bearer_token
 from doorstep.hub.live import publish_after_commit
-from doorstep.hub.routes.events import event_public
+from doorstep.hub.responses import event_public
 from doorstep.hub.schemas import BlobStored, EventCreate, EventPublic
-from doorstep.hub.services import events
-from doorstep.hub.services.cameras import camera_for_key
-from doorstep.hub.storage import check_sha256
+from doorstep.hub.services import blobs, events
+from doorstep.hub.services.blobs import BlobKind
+from doorstep.hub.storage_base import check_sha256
 
 router = APIRouter(prefix="/ingest", tags=["ingest (camera agents)"])
-
-BlobKind = Literal["clip", "snapshot"]
 
 
 @router.post(
@@ -56,27 +53,6 @@ def agent_config(camera: CurrentCamera) -> dict[str, object]:
     return {"camera_id": camera.id, "name": camera.name, **(camera.agent_config or {})}
 
 
-def _existing_blob(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: str) -> bool:
-    """Authorise the upload; True if this exact blob is already attached."""
-    with session_scope(hub.sessions) as session:
-        camera = camera_for_key(session, key)
-        event = events.get_camera_event(session, camera, event_id)
-        current = event.clip_sha256 if kind == "clip" else event.snapshot_sha256
-        if current is not None and current != sha256:
-            raise Conflict(f"this event already has a different {kind}", field="X-Content-SHA256")
-        return current == sha256 and hub.storage.exists(sha256)
-
-
-def _attach(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: str, size: int) -> None:
-    with session_scope(hub.sessions) as session:
-        camera = camera_for_key(session, key)
-        event = events.get_camera_event(session, camera, event_id)
-        if kind == "clip":
-            event.clip_sha256, event.clip_size = sha256, size
-        else:
-            event.snapshot_sha256, event.snapshot_size = sha256, size
-
-
 async def _upload(
     kind: BlobKind,
     event_id: str,
@@ -95,11 +71,11 @@ async def _upload(
             raise InvalidInput("Content-Length must be a number", field="Content-Length")
         if int(length) > limit:
             raise TooLarge(f"the {kind} is {length} bytes; the limit is {limit} bytes")
-    if await run_in_threadpool(_existing_blob, hub, key, event_id, kind, sha256):
+    if await run_in_threadpool(blobs.already_attached, hub, key, event_id, kind, sha256):
         response.status_code = status.HTTP_200_OK
         return BlobStored(sha256=sha256, size=int(length or 0), created=False)
     size = await hub.storage.put(request.stream(), sha256, limit)
-    await run_in_threadpool(_attach, hub, key, event_id, kind, sha256, size)
+    await run_in_threadpool(blobs.attach, hub, key, event_id, kind, sha256, size)
     return BlobStored(sha256=sha256, size=size, created=True)
 
 

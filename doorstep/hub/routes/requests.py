@@ -1,4 +1,4 @@
-"""Police requests: create, read, close, approve emergencies, fetch shared clips, export.
+"""Police requests: create, read, close, approve or reject emergencies, shared clips, export.
 
 Replies to officers are :class:`RequestOfficerView`: counts and shared clips only.
 """
@@ -9,13 +9,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, status
 from fastapi.responses import FileResponse
-from sqlalchemy.orm import Session
-from starlette.background import BackgroundTask
 
-from doorstep.hub.context import Hub
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import CurrentUser, EntityId, HubDep, SessionDep
-from doorstep.hub.models import User
+from doorstep.hub.responses import evidence_response, shared_clip_response
 from doorstep.hub.schemas_requests import RequestCreate, RequestOfficerView
 from doorstep.hub.services import evidence, requests
 
@@ -63,6 +60,15 @@ def approve_emergency(
     return requests.officer_view(session, request)
 
 
+@router.post("/{request_id}/reject", response_model=RequestOfficerView)
+def reject_emergency(
+    request_id: EntityId, user: CurrentUser, session: SessionDep, hub: HubDep
+) -> RequestOfficerView:
+    """A supervisor of the same agency rejects an emergency request; no owner is told."""
+    request = requests.reject_emergency(hub, session, user, request_id, utcnow())
+    return requests.officer_view(session, request)
+
+
 @router.get("/{request_id}/clips/{event_id}", response_class=FileResponse)
 def get_shared_clip(
     request_id: EntityId,
@@ -76,41 +82,24 @@ def get_shared_clip(
     return shared_clip_response(hub, session, user, request_id, event_id, download=download)
 
 
+@router.get("/{request_id}/clips/{event_id}/snapshot", response_class=FileResponse)
+def get_shared_snapshot(
+    request_id: EntityId, event_id: EntityId, user: CurrentUser, session: SessionDep, hub: HubDep
+) -> FileResponse:
+    """A shared clip's snapshot: same access rules as the clip, but not access (not logged)."""
+    event, path = evidence.open_snapshot(hub, session, user, request_id, event_id, utcnow())
+    return FileResponse(
+        path,
+        media_type="image/jpeg",
+        filename=f"{event.id}.jpg",
+        content_disposition_type="inline",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 @router.post("/{request_id}/evidence", response_class=FileResponse)
 def export_evidence(
     request_id: EntityId, user: CurrentUser, session: SessionDep, hub: HubDep
 ) -> FileResponse:
     """A signed ZIP of the shared clips with manifest and audit rows; ends their expiry."""
     return evidence_response(hub, session, user, request_id)
-
-
-def shared_clip_response(
-    hub: Hub, session: Session, user: User, request_id: str, event_id: str, *, download: bool
-) -> FileResponse:
-    """Serve a shared clip to an officer (API and pages alike); every fetch is audited."""
-    try:
-        access = evidence.open_clip(
-            hub, session, user, request_id, event_id, utcnow(), download=download
-        )
-    except evidence.AccessExpired:
-        session.commit()  # the refusal's audit row must survive the error reply
-        raise
-    return FileResponse(
-        access.path,
-        media_type="video/mp4",
-        filename=f"{access.event.id}.mp4",
-        content_disposition_type="attachment" if download else "inline",
-        headers={"Cache-Control": "no-store"},
-    )
-
-
-def evidence_response(hub: Hub, session: Session, user: User, request_id: str) -> FileResponse:
-    """Export the signed bundle; the export is committed before the bundle leaves the hub."""
-    path = evidence.export(hub, session, user, request_id, utcnow())
-    session.commit()
-    return FileResponse(
-        path,
-        media_type="application/zip",
-        filename=f"evidence-{request_id}.zip",
-        background=BackgroundTask(path.unlink, missing_ok=True),
-    )

@@ -29,9 +29,10 @@ from doorstep.audit_chain import (
     verify_chain,
     verify_checkpoint,
 )
+from doorstep.hub.context import Hub
 from doorstep.hub.db import utcnow
 from doorstep.hub.models import User
-from doorstep.hub.models_requests import AuditCheckpoint, AuditHead, AuditRow
+from doorstep.hub.models_requests import AuditCheckpoint, AuditHead, AuditRow, PoliceRequest
 from doorstep.signing import Ed25519PrivateKey, Ed25519PublicKey
 
 SYSTEM = "system"
@@ -101,6 +102,34 @@ def record(
     if signing_key is not None and checkpoint_every and entry.seq % checkpoint_every == 0:
         write_checkpoint(session, signing_key, entry.seq, entry.hash, entry.time)
     return entry
+
+
+def request_subject(request: PoliceRequest | str) -> str:
+    """The subject of every audit row about a police request: ``request:<id>``."""
+    return f"request:{request if isinstance(request, str) else request.id}"
+
+
+def log_action(
+    hub: Hub,
+    session: Session,
+    actor: User | str | None,
+    action: str,
+    subject: str,
+    details: Mapping[str, Any],
+    now: datetime,
+) -> AuditEntry:
+    """Record an action in the caller's transaction, with the hub's key, so checkpoints are
+    signed as the log grows: what every state change calls, whichever path it came by."""
+    return record(
+        session,
+        actor,
+        action,
+        subject,
+        details,
+        now=now,
+        signing_key=hub.signing_key,
+        checkpoint_every=hub.settings.audit_checkpoint_every,
+    )
 
 
 def write_checkpoint(

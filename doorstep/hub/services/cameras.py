@@ -13,7 +13,7 @@ from doorstep.hub.schemas import CameraCreate, CameraDeleted, CameraUpdate
 from doorstep.hub.security import CAMERA_KEY_PREFIX, new_secret, secret_hash
 from doorstep.hub.services.events import delete_events
 from doorstep.hub.services.retention import held_for_police, hold_ends
-from doorstep.hub.storage import BlobStorage
+from doorstep.hub.storage_base import BlobStorage
 
 
 def create_camera(session: Session, owner: User, data: CameraCreate) -> tuple[Camera, str]:

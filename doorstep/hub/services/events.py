@@ -13,7 +13,7 @@ from doorstep.errors import Conflict, NotFound
 from doorstep.hub.db import utcnow
 from doorstep.hub.models import Camera, Event, User
 from doorstep.hub.schemas import EventCreate
-from doorstep.hub.storage import BlobStorage
+from doorstep.hub.storage_base import BlobStorage
 
 
 def upsert_event(session: Session, camera: Camera, data: EventCreate) -> tuple[Event, bool]:

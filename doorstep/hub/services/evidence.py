@@ -2,8 +2,10 @@
 
 Access to a shared clip ends ``access_expiry_days`` after it was shared, unless
 it was exported as evidence (an exported bundle is the officer's copy; holding
-the hub's copy open forever is what the expiry exists to prevent). Every fetch,
-every refusal and every export leaves an audit row. The evidence bundle carries
+the hub's copy open forever is what the expiry exists to prevent). Every fetch of
+a clip, every refusal and every export leaves an audit row; the first fetch or export
+is the officer's access, which ends the owner's right to revoke. A clip's snapshot
+(the poster on the officer's page) is not access and is not logged. The evidence bundle carries
 only the audit rows about the request an officer may already know: never a
 decline, a revocation or anything naming an owner who did not share.
 """
@@ -15,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from doorstep.errors import Conflict, Forbidden, NotFound
@@ -26,10 +28,8 @@ from doorstep.hub.models import AGENCY_ROLES, Agency, Camera, Event, User
 from doorstep.hub.models_requests import PoliceRequest, RequestClip, RequestRecipient
 from doorstep.hub.services import audit
 from doorstep.hub.services.requests import (
-    audit_record,
     get_request,
     shared_clip_rows,
-    subject_of,
 )
 
 BUNDLE_ACTIONS = (
@@ -103,9 +103,9 @@ def open_clip(
     """
     request = _officer_request(session, user, request_id)
     clip = _visible_clip(session, request, event_id)
-    subject = subject_of(request)
+    subject = audit.request_subject(request)
     if expired(clip, now):
-        audit_record(
+        audit.log_action(
             hub, session, user, "access_denied_expired", subject, {"event_id": event_id}, now
         )
         raise AccessExpired(
@@ -116,9 +116,24 @@ def open_clip(
     event = session.get(Event, event_id)
     if event is None or event.clip_sha256 is None:
         raise NotFound("this clip has not been uploaded (yet)")
-    clip.first_downloaded_at = clip.first_downloaded_at or now
+    # The first fetch ends revocation. Set it only while the clip is not revoked, in one
+    # UPDATE that waits for a revocation under way: the clip is either withdrawn before
+    # the officer gets it, or fetched and no longer revocable, never both.
+    session.execute(
+        update(RequestClip)
+        .where(
+            RequestClip.id == clip.id,
+            RequestClip.revoked_at.is_(None),
+            RequestClip.first_downloaded_at.is_(None),
+        )
+        .values(first_downloaded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(clip)
+    if clip.revoked_at is not None:
+        raise NotFound("no such shared clip for this request")
     action = "clip.download" if download else "clip.view"
-    audit_record(
+    audit.log_action(
         hub,
         session,
         user,
@@ -128,6 +143,25 @@ def open_clip(
         now,
     )
     return ClipAccess(clip, event, hub.storage.open(event.clip_sha256))
+
+
+def open_snapshot(
+    hub: Hub, session: Session, user: User, request_id: str, event_id: str, now: datetime
+) -> tuple[Event, Path]:
+    """The snapshot of a shared clip, for the officer's page to show before anyone plays it.
+
+    Same rules as the clip (the requesting agency, shared, not revoked, not expired), but
+    a still picked as the event's thumbnail is not the footage: serving it is not logged
+    and does not count as the officer's first fetch, so the owner can still revoke.
+    """
+    request = _officer_request(session, user, request_id)
+    clip = _visible_clip(session, request, event_id)
+    if expired(clip, now):
+        raise AccessExpired("access to this clip has expired")
+    event = session.get(Event, event_id)
+    if event is None or event.snapshot_sha256 is None:
+        raise NotFound("this clip has no snapshot")
+    return event, hub.storage.open(event.snapshot_sha256)
 
 
 def export(hub: Hub, session: Session, user: User, request_id: str, now: datetime) -> Path:
@@ -172,7 +206,10 @@ def export(hub: Hub, session: Session, user: User, request_id: str, now: datetim
     audit_rows = [
         e.to_dict()
         for e in audit.entries(
-            session, subject=subject_of(request), limit=100_000, actions=list(BUNDLE_ACTIONS)
+            session,
+            subject=audit.request_subject(request),
+            limit=100_000,
+            actions=list(BUNDLE_ACTIONS),
         )
         if e.action != "request.share"
         or (
@@ -195,12 +232,12 @@ def export(hub: Hub, session: Session, user: User, request_id: str, now: datetim
     for clip, _e, _cam, _r in usable:
         clip.exported_at = clip.exported_at or now
         clip.first_downloaded_at = clip.first_downloaded_at or now
-    audit_record(
+    audit.log_action(
         hub,
         session,
         user,
         "evidence.export",
-        subject_of(request),
+        audit.request_subject(request),
         {
             "event_ids": sorted(c.event_id for c, _e, _cam, _r in usable),
             "clips": info.clip_count,

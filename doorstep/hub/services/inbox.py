@@ -24,8 +24,7 @@ from doorstep.hub.models_requests import (
     RequestStatus,
 )
 from doorstep.hub.schemas_requests import DecisionCreate, InboxClip, InboxItem
-from doorstep.hub.services import disclosures
-from doorstep.hub.services.requests import audit_record, subject_of
+from doorstep.hub.services import audit, disclosures
 
 
 def effective_decision(recipient: RequestRecipient, request: PoliceRequest, now: datetime) -> str:
@@ -88,6 +87,8 @@ def item(
                 shared=clip.shared and clip.revoked_at is None,
                 revoked=clip.revoked_at is not None,
                 downloaded=clip.first_downloaded_at is not None,
+                viewed_at=clip.first_downloaded_at or clip.exported_at,
+                revocable=recipient.decision == Decision.shared and _revocable(clip),
             )
         )
     return InboxItem(
@@ -103,11 +104,21 @@ def item(
         start_time=request.start_time,
         end_time=request.end_time,
         emergency=request.emergency,
-        deadline=request.deadline,
+        deadline=None if recipient.decision == Decision.emergency else request.deadline,
         decision=effective_decision(recipient, request, now),
         status=request.status,
         disclosures=disclosures.public_for(session, request.officer_id),
         clips=clips,
+    )
+
+
+def _revocable(clip: RequestClip) -> bool:
+    """Shared and not yet fetched: an officer's first play, download or export ends it."""
+    return (
+        clip.shared
+        and clip.revoked_at is None
+        and clip.first_downloaded_at is None
+        and clip.exported_at is None
     )
 
 
@@ -156,15 +167,15 @@ def decide(
     if request.status == RequestStatus.closed:
         raise Conflict("the request has been closed")
     clips = [c for c, _e in _clips(session, recipient)]
-    subject = subject_of(request)
+    subject = audit.request_subject(request)
     if data.action in ("decline", "opt_out"):
         _claim(session, recipient, Decision.declined, now)
-        audit_record(
+        audit.log_action(
             hub, session, owner, "request.decline", subject, {"recipient_id": recipient.id}, now
         )
         if data.action == "opt_out":
             owner.opt_out_requests = True
-            audit_record(hub, session, owner, "owner.opt_out", f"user:{owner.id}", {}, now)
+            audit.log_action(hub, session, owner, "owner.opt_out", f"user:{owner.id}", {}, now)
         session.flush()
         return item(session, recipient, request, now)
     chosen = clips if data.action == "share_all" else _selected(clips, data.event_ids)
@@ -174,7 +185,7 @@ def decide(
         clip.shared, clip.shared_at, clip.access_expires_at = True, now, expires
     _count_shared(session, request, len(chosen))
     recipient.share_location = data.share_location
-    audit_record(
+    audit.log_action(
         hub,
         session,
         owner,
@@ -212,20 +223,41 @@ def revoke(hub: Hub, session: Session, owner: User, request_id: str, now: dateti
     clips = [c for c, _e in _clips(session, recipient) if c.shared and c.revoked_at is None]
     if recipient.decision != Decision.shared or not clips:
         raise Conflict("nothing is shared with this request")
-    revocable = [c for c in clips if c.first_downloaded_at is None and c.exported_at is None]
-    if not revocable:
-        raise Conflict("every shared clip has already been downloaded; it can't be revoked")
-    for clip in revocable:
-        clip.revoked_at = now
+    candidates = [c.id for c in clips if _revocable(c)]
+    # Revoke only what is still unfetched when the write happens: this UPDATE waits for
+    # an officer's fetch under way (which sets first_downloaded_at the same way), so a
+    # clip is either withdrawn before the officer gets it or viewed and kept, never both.
+    withdrawn = set(
+        session.scalars(
+            update(RequestClip)
+            .where(
+                RequestClip.id.in_(candidates),
+                RequestClip.revoked_at.is_(None),
+                RequestClip.first_downloaded_at.is_(None),
+                RequestClip.exported_at.is_(None),
+            )
+            .values(revoked_at=now)
+            .returning(RequestClip.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if not withdrawn:
+        raise Conflict(
+            "every clip you shared has already been viewed by the officer; "
+            "a viewed clip can't be revoked"
+        )
+    for clip in clips:
+        session.refresh(clip)
+    revocable = [c for c in clips if c.id in withdrawn]
     _count_shared(session, request, -len(revocable))
     if len(revocable) == len(clips):
         recipient.decision = Decision.declined
-    audit_record(
+    audit.log_action(
         hub,
         session,
         owner,
         "request.revoke",
-        subject_of(request),
+        audit.request_subject(request),
         {
             "recipient_id": recipient.id,
             "event_ids": sorted(c.event_id for c in revocable),

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep import geo
-from doorstep.errors import Conflict, Forbidden, InvalidInput, NotFound
+from doorstep.errors import Conflict, Forbidden, InvalidInput, InvalidWindow, NotFound
 from doorstep.hub.context import Hub
 from doorstep.hub.db import new_id
 from doorstep.hub.models import AGENCY_ROLES, Agency, Camera, Event, Role, User
@@ -32,32 +32,6 @@ from doorstep.hub.services.matching import Match, match
 from doorstep.hub.services.notifications import notify
 
 READERS = frozenset({Role.officer, Role.supervisor, Role.auditor, Role.admin})
-
-
-def subject_of(request: PoliceRequest | str) -> str:
-    return f"request:{request if isinstance(request, str) else request.id}"
-
-
-def audit_record(
-    hub: Hub,
-    session: Session,
-    actor: User | str | None,
-    action: str,
-    subject: str,
-    details: dict[str, object],
-    now: datetime,
-) -> None:
-    """:func:`audit.record` with the hub's key, so checkpoints are signed as the log grows."""
-    audit.record(
-        session,
-        actor,
-        action,
-        subject,
-        details,
-        now=now,
-        signing_key=hub.signing_key,
-        checkpoint_every=hub.settings.audit_checkpoint_every,
-    )
 
 
 def _check_officer(user: User) -> str:
@@ -149,12 +123,12 @@ def create_request(
     session.add(request)
     session.flush()
     agency = session.get(Agency, agency_id)
-    audit_record(
+    audit.log_action(
         hub,
         session,
         officer,
         "request.create",
-        subject_of(request),
+        audit.request_subject(request),
         {
             "agency_id": agency_id,
             "agency": agency.name if agency else "",
@@ -171,12 +145,12 @@ def create_request(
     if not request.emergency:
         matches = match(session, area, start, end)
         _fan_out(session, request, matches, now, emergency=False, access_expiry_days=0)
-        audit_record(
+        audit.log_action(
             hub,
             session,
             None,
             "request.match",
-            subject_of(request),
+            audit.request_subject(request),
             dict(_match_counts(matches)),
             now,
         )
@@ -279,25 +253,80 @@ def close_request(
         raise Forbidden("only the agency's officers close its requests")
     if request.status != RequestStatus.closed:
         request.status, request.closed_at = RequestStatus.closed, now
-        audit_record(hub, session, user, "request.close", subject_of(request), {}, now)
+        audit.log_action(
+            hub, session, user, "request.close", audit.request_subject(request), {}, now
+        )
     return request
+
+
+def _emergency_to_decide(session: Session, supervisor: User, request_id: str) -> PoliceRequest:
+    """The checks approval and rejection share: a pending emergency of the supervisor's agency."""
+    request = get_request(session, supervisor, request_id)
+    if supervisor.role != Role.supervisor or supervisor.agency_id != request.agency_id:
+        raise Forbidden(
+            "only a supervisor of the requesting agency approves or rejects emergencies"
+        )
+    if request.emergency_status == EmergencyStatus.none:
+        raise Conflict("this request is not an emergency request")
+    if request.emergency_status != EmergencyStatus.pending:
+        raise Conflict(f"this emergency request was already {request.emergency_status}")
+    if request.status == RequestStatus.closed:
+        raise Conflict("this request is closed; closing it withdrew the emergency")
+    return request
+
+
+def _claim_emergency(
+    session: Session,
+    request: PoliceRequest,
+    status: EmergencyStatus,
+    supervisor: User,
+    now: datetime,
+) -> None:
+    """Decide a pending emergency in one conditional UPDATE: of two supervisors at once, one
+    wins and the other gets 409.
+
+    The checks read the request without a lock. The UPDATE waits for another writer (a row
+    lock on PostgreSQL, the write lock on SQLite), then finds it no longer pending (or
+    closed meanwhile) and changes nothing; without it both would fan out, and the second
+    would hit the recipients' unique constraint.
+    """
+    values: dict[str, object] = {"emergency_status": status}
+    if status == EmergencyStatus.approved:
+        values.update(approved_by=supervisor.id, approved_at=now)
+    claimed = session.execute(
+        update(PoliceRequest)
+        .where(
+            PoliceRequest.id == request.id,
+            PoliceRequest.emergency_status == EmergencyStatus.pending,
+            PoliceRequest.status != RequestStatus.closed,
+        )
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("another supervisor decided this emergency a moment ago; reload the page")
+    session.expire(request, ["emergency_status", "approved_by", "approved_at", "status"])
 
 
 def approve_emergency(
     hub: Hub, session: Session, supervisor: User, request_id: str, now: datetime
 ) -> PoliceRequest:
-    """A supervisor of the same agency lets an emergency request reach footage at once."""
-    request = get_request(session, supervisor, request_id)
-    if supervisor.role != Role.supervisor or supervisor.agency_id != request.agency_id:
-        raise Forbidden("only a supervisor of the requesting agency approves emergencies")
-    if request.emergency_status != EmergencyStatus.pending:
-        raise Conflict("this request is not an emergency awaiting approval")
-    if request.status == RequestStatus.closed:
-        raise Conflict("this request is closed; closing it withdrew the emergency")
+    """A supervisor of the same agency lets an emergency request reach footage at once.
+
+    The window is checked again against the look-back limit: approved weeks after it
+    was made, a request would otherwise reach footage older than any request may ask for.
+    """
+    request = _emergency_to_decide(session, supervisor, request_id)
     if supervisor.id == request.officer_id:
         raise Forbidden("a supervisor cannot approve their own emergency request")
-    request.emergency_status = EmergencyStatus.approved
-    request.approved_by, request.approved_at = supervisor.id, now
+    try:
+        geo.validate_window(request.start_time, request.end_time, now)
+    except InvalidWindow as exc:
+        raise Conflict(
+            f"This emergency can no longer be approved. {exc.message} Reject it; the officer "
+            "can make a new request for a window within the limit."
+        ) from None
+    _claim_emergency(session, request, EmergencyStatus.approved, supervisor, now)
     area = geo.parse_area(request.area, min_sq_mi=0.0, max_sq_mi=float("inf"), min_compactness=0.0)
     matches = match(session, area, request.start_time, request.end_time)
     _fan_out(
@@ -312,8 +341,36 @@ def approve_emergency(
         **_match_counts(matches),
         "event_ids": sorted(e.id for m in matches for e in m.events),
     }
-    audit_record(
-        hub, session, supervisor, "request.emergency_approve", subject_of(request), details, now
+    audit.log_action(
+        hub,
+        session,
+        supervisor,
+        "request.emergency_approve",
+        audit.request_subject(request),
+        details,
+        now,
+    )
+    return request
+
+
+def reject_emergency(
+    hub: Hub, session: Session, supervisor: User, request_id: str, now: datetime
+) -> PoliceRequest:
+    """A supervisor of the same agency refuses an emergency request; final and audited.
+
+    Nothing was matched while it was pending, so no owner is asked or notified, now or
+    later. The requester may reject their own request (withdrawing it is always safe).
+    """
+    request = _emergency_to_decide(session, supervisor, request_id)
+    _claim_emergency(session, request, EmergencyStatus.rejected, supervisor, now)
+    audit.log_action(
+        hub,
+        session,
+        supervisor,
+        "request.emergency_reject",
+        audit.request_subject(request),
+        {},
+        now,
     )
     return request
 
@@ -351,6 +408,7 @@ def shared_clips(session: Session, request: PoliceRequest) -> list[SharedClip]:
             via="emergency" if recipient.decision == Decision.emergency else "consent",
             access_expires_at=None if clip.exported_at else clip.access_expires_at,
             exported=clip.exported_at is not None,
+            has_snapshot=event.snapshot_sha256 is not None,
             location=(
                 {"latitude": camera.latitude, "longitude": camera.longitude}
                 if recipient.share_location

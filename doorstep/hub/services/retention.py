@@ -33,7 +33,7 @@ from doorstep.hub.models_requests import (
 )
 from doorstep.hub.services import audit
 from doorstep.hub.services.events import delete_events
-from doorstep.hub.storage import BlobStorage
+from doorstep.hub.storage_base import BlobStorage
 
 log = logging.getLogger(__name__)
 

@@ -11,16 +11,16 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
-from doorstep.errors import DoorstepError
+from doorstep.errors import Conflict, DoorstepError
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.models import User
 from doorstep.hub.models_requests import IncidentType
-from doorstep.hub.routes.requests import evidence_response, shared_clip_response
+from doorstep.hub.responses import evidence_response, shared_clip_response
 from doorstep.hub.schemas_requests import DisclosureCreate, RequestCreate
-from doorstep.hub.services import disclosures, requests
+from doorstep.hub.services import disclosures, evidence, requests
 from doorstep.web.forms import FormErrors, FormFields, domain_error_as_form, parse_form
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, web_roles
@@ -103,23 +103,51 @@ def create_request(
     return RedirectResponse(f"/officer/requests/{created.id}", status_code=303)
 
 
-@router.get("/requests/{request_id}")
-def request_page(
-    request: Request, request_id: EntityId, officer: Officer, session: SessionDep, hub: HubDep
+def _request_page(
+    request: Request,
+    officer: User,
+    session: SessionDep,
+    hub: HubDep,
+    request_id: str,
+    *,
+    error: str | None = None,
+    status_code: int = 200,
 ) -> Response:
-    view = requests.officer_view(session, requests.get_request(session, officer, request_id))
+    police_request = requests.get_request(session, officer, request_id)
+    view = requests.officer_view(session, police_request)
     markers = [
         {"name": c.camera_name, "lat": c.location["latitude"], "lon": c.location["longitude"]}
         for c in view.clips
         if c.location  # only where the owner chose to share the camera's location
     ]
+    decides = (
+        officer.role == "supervisor"
+        and view.emergency_status == "pending"
+        and view.status != "closed"
+    )
     context = {
         "req": view,
         "markers": markers,
         "tile_url": hub.settings.map_tile_url,
-        "can_approve": officer.role == "supervisor" and view.emergency_status == "pending",
+        "can_approve": decides and officer.id != police_request.officer_id,
+        "can_reject": decides,
+        "error": error,
     }
-    return render(request, "officer_request.html", context, user=officer, public_keys=("req",))
+    return render(
+        request,
+        "officer_request.html",
+        context,
+        user=officer,
+        public_keys=("req",),
+        status_code=status_code,
+    )
+
+
+@router.get("/requests/{request_id}")
+def request_page(
+    request: Request, request_id: EntityId, officer: Officer, session: SessionDep, hub: HubDep
+) -> Response:
+    return _request_page(request, officer, session, hub, request_id)
 
 
 @router.get("/requests/{request_id}/clips/{event_id}")
@@ -132,6 +160,21 @@ def shared_clip(
     download: Annotated[bool, Query()] = False,
 ) -> Response:
     return shared_clip_response(hub, session, officer, request_id, event_id, download=download)
+
+
+@router.get("/requests/{request_id}/clips/{event_id}/snapshot")
+def shared_snapshot(
+    request_id: EntityId, event_id: EntityId, officer: Officer, session: SessionDep, hub: HubDep
+) -> Response:
+    """The player's poster: shown without fetching the clip, so opening the page is not access."""
+    event, path = evidence.open_snapshot(hub, session, officer, request_id, event_id, utcnow())
+    return FileResponse(
+        path,
+        media_type="image/jpeg",
+        filename=f"{event.id}.jpg",
+        content_disposition_type="inline",
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.post("/requests/{request_id}/evidence", dependencies=[CSRF])
@@ -149,9 +192,38 @@ def close(request_id: EntityId, officer: Officer, session: SessionDep, hub: HubD
 
 @router.post("/requests/{request_id}/approve", dependencies=[CSRF])
 def approve(
-    request_id: EntityId, supervisor: Supervisor, session: SessionDep, hub: HubDep
+    request: Request,
+    request_id: EntityId,
+    form: FormFields,
+    supervisor: Supervisor,
+    session: SessionDep,
+    hub: HubDep,
 ) -> Response:
-    requests.approve_emergency(hub, session, supervisor, request_id, utcnow())
+    """Irreversible (owners' footage without their consent): only with the box ticked."""
+    if form.get("confirm") != "on":
+        error = "Tick the box to confirm: approval gives access without the owners' consent."
+        return _request_page(
+            request, supervisor, session, hub, request_id, error=error, status_code=422
+        )
+    try:
+        requests.approve_emergency(hub, session, supervisor, request_id, utcnow())
+    except Conflict as exc:
+        return _request_page(
+            request, supervisor, session, hub, request_id, error=exc.message, status_code=409
+        )
+    return RedirectResponse(f"/officer/requests/{request_id}", status_code=303)
+
+
+@router.post("/requests/{request_id}/reject", dependencies=[CSRF])
+def reject(
+    request: Request, request_id: EntityId, supervisor: Supervisor, session: SessionDep, hub: HubDep
+) -> Response:
+    try:
+        requests.reject_emergency(hub, session, supervisor, request_id, utcnow())
+    except Conflict as exc:
+        return _request_page(
+            request, supervisor, session, hub, request_id, error=exc.message, status_code=409
+        )
     return RedirectResponse(f"/officer/requests/{request_id}", status_code=303)
 
 

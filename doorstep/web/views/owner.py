@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.models import Camera, Event
-from doorstep.hub.routes.events import blob_response, event_public
+from doorstep.hub.responses import blob_response, event_public
 from doorstep.hub.schemas import CameraCreate, CameraPublic, CameraUpdate
 from doorstep.hub.services import cameras, events
 from doorstep.web.forms import FormErrors, FormFields, parse_form

@@ -1,0 +1,51 @@
+"""The composition root: the one module that builds Doorstep's ASGI app from its parts.
+
+The API (:mod:`doorstep.hub`), the pages (:mod:`doorstep.web`), the error views and
+the background jobs are assembled here and nowhere else; nothing below imports this
+module, and the API package never imports the pages (pyproject.toml's contracts).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from doorstep import __version__
+from doorstep.config import Settings
+from doorstep.hub.api import include_api
+from doorstep.hub.context import Hub, build_hub
+from doorstep.hub.errors_http import install_error_handlers
+from doorstep.hub.jobs import retention_loop
+from doorstep.web.app import html_error, install_web
+
+
+def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
+    """Build the app; the hub (database, storage) opens here, migrations included."""
+    hub = hub or build_hub(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(retention_loop(hub))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            hub.engine.dispose()
+
+    app = FastAPI(
+        title="Doorstep hub",
+        version=__version__,
+        description="Open, privacy-first, accountable neighbourhood camera network.",
+        lifespan=lifespan,
+    )
+    app.state.hub = hub
+    install_error_handlers(app, page_error=html_error)
+    include_api(app)
+    install_web(app)
+    return app

@@ -1,0 +1,39 @@
+"""The HTTP API: every router under ``/api/v1``, documented at ``/docs``."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from doorstep.hub.routes import (
+    audit,
+    auth,
+    cameras,
+    disclosures,
+    events,
+    health,
+    inbox,
+    ingest,
+    requests,
+    transparency,
+    users,
+)
+
+API_PREFIX = "/api/v1"
+API_ROUTES = (
+    health,
+    auth,
+    users,
+    cameras,
+    events,
+    ingest,
+    requests,
+    inbox,
+    disclosures,
+    audit,
+    transparency,
+)
+
+
+def include_api(app: FastAPI) -> None:
+    for module in API_ROUTES:
+        app.include_router(module.router, prefix=API_PREFIX)

@@ -1,0 +1,29 @@
+"""The hub's background jobs, run by the composition root while the app serves."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi.concurrency import run_in_threadpool
+
+from doorstep.hub.context import Hub
+from doorstep.hub.db import session_scope, utcnow
+from doorstep.hub.services.retention import purge_expired
+
+log = logging.getLogger(__name__)
+
+
+def run_retention(hub: Hub) -> None:
+    with session_scope(hub.sessions) as session:
+        purge_expired(session, hub.storage, utcnow())
+
+
+async def retention_loop(hub: Hub) -> None:
+    """Purge expired footage every ``retention_interval_seconds``; a failed run is retried."""
+    while True:
+        try:
+            await run_in_threadpool(run_retention, hub)
+        except Exception:
+            log.exception("retention run failed; will retry")
+        await asyncio.sleep(hub.settings.retention_interval_seconds)
