@@ -1,7 +1,9 @@
 """Accountability commands: `audit verify`, `audit checkpoint`, `evidence verify`, `report`.
 
 `audit verify` reads the database directly (not the API) so an operator or an
-auditor with a copy of the database can check it without a running hub.
+auditor with a copy of the database can check it without a running hub. It and
+`report` open the database read-only: they never create, migrate or write it, and
+a missing or empty database is an error, not "OK: 0 rows".
 `evidence verify` needs nothing but the bundle and the hub's public key.
 """
 
@@ -10,13 +12,22 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from doorstep.cli.hub import data_dir_option, database_url_option, settings_from
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
-def _open_database(data_dir: Path | None, database_url: str | None):  # type: ignore[no-untyped-def]
+    from doorstep.config import Settings
+
+
+def _open_database(
+    data_dir: Path | None, database_url: str | None
+) -> tuple[Settings, sessionmaker[Session]]:
+    """The hub's database for a command that writes to it, created and migrated if need be."""
     from doorstep.hub.db import make_engine, make_session_factory
     from doorstep.hub.migrate import upgrade
 
@@ -24,6 +35,17 @@ def _open_database(data_dir: Path | None, database_url: str | None):  # type: ig
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
+    return settings, make_session_factory(engine)
+
+
+def _read_database(
+    data_dir: Path | None, database_url: str | None
+) -> tuple[Settings, sessionmaker[Session]]:
+    """An existing hub database, opened read-only; never created or migrated."""
+    from doorstep.hub.db import make_session_factory, open_existing_readonly
+
+    settings = settings_from(data_dir, database_url)
+    engine = open_existing_readonly(settings.resolved_database_url, required_table="audit_log")
     return settings, make_session_factory(engine)
 
 
@@ -43,12 +65,20 @@ def audit() -> None:
     "[default: the key in the data dir].",
 )
 def audit_verify(data_dir: Path | None, database_url: str | None, key_path: Path | None) -> None:
-    """Recompute the chain; exit 1 naming the first bad row if any was edited, removed or moved."""
-    from doorstep.hub.db import session_scope
-    from doorstep.hub.services.audit import verify_database
+    """Recompute the chain; exit 1 naming the first bad row if any was edited, removed or moved.
+
+    Reads the database without writing to it; a missing database or an empty log is an error.
+    """
+    from doorstep.errors import NotFound
+    from doorstep.hub.db import describe_url, session_scope
+    from doorstep.hub.services.audit import entries, verify_database
     from doorstep.signing import Ed25519PublicKey, load_or_create_private_key, load_public_key
 
-    settings, sessions = _open_database(data_dir, database_url)
+    settings, sessions = _read_database(data_dir, database_url)
+    with session_scope(sessions) as session:
+        if not entries(session, after_seq=0, limit=1):
+            where = describe_url(settings.resolved_database_url)
+            raise NotFound(f"the audit log at {where} is empty: there is nothing to verify")
     public_key: Ed25519PublicKey | None = None
     if key_path is not None:
         public_key = load_public_key(key_path)
@@ -122,34 +152,34 @@ def evidence_verify(bundle: Path, key_path: Path) -> None:
     show_default=True,
 )
 def report(data_dir: Path | None, database_url: str | None, fmt: str) -> None:
-    """The public transparency report, the same numbers as GET /api/v1/transparency."""
+    """The public transparency report, the same numbers as GET /api/v1/transparency.
+
+    Consent (owners asked, owners who shared, clips shared) and emergency access
+    (requests, cameras, clips taken without consent) are counted apart.
+    """
     from doorstep.hub.db import session_scope
     from doorstep.hub.services import transparency
 
-    _settings, sessions = _open_database(data_dir, database_url)
+    _settings, sessions = _read_database(data_dir, database_url)
     with session_scope(sessions) as session:
-        rows = transparency.summary(session)
-        requests = transparency.request_list(session)
+        data = transparency.report(session)
     if fmt == "csv":
-        click.echo(transparency.summary_csv(rows), nl=False)
-        return
-    if fmt == "json":
-        from dataclasses import asdict
-
-        click.echo(json.dumps({"summary": [asdict(r) for r in rows], "requests": requests}))
-        return
-    _print_table(rows, requests)
+        click.echo(transparency.summary_csv(data["summary"]), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(data))
+    else:
+        _print_table(data["summary"], data["requests"])
 
 
-def _print_table(rows: list, requests: list[dict]) -> None:  # type: ignore[type-arg]
-    from doorstep.hub.services.transparency import SUMMARY_FIELDS
+def _print_table(summary: list[dict[str, Any]], requests: list[dict[str, Any]]) -> None:
+    from doorstep.hub.services.transparency import SUMMARY_COLUMNS, cell_text
 
-    headers = [f.replace("_", " ") for f in SUMMARY_FIELDS]
-    table = [[str(getattr(r, f)) for f in SUMMARY_FIELDS] for r in rows]
-    widths = [max(len(h), *(len(t[i]) for t in table)) for i, h in enumerate(headers)]
-    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    headers = [label for _field, label, _group in SUMMARY_COLUMNS]
+    table = [[cell_text(row[name]) for name, _label, _group in SUMMARY_COLUMNS] for row in summary]
+    widths = [max([len(h), *(len(t[i]) for t in table)]) for i, h in enumerate(headers)]
+    click.echo("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
     for t in table:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(t, widths, strict=True)))
+        click.echo("  ".join(c.ljust(w) for c, w in zip(t, widths, strict=True)).rstrip())
     if not table:
         click.echo("(no requests yet)")
     click.echo("")

@@ -7,15 +7,21 @@ datetimes) are handled here and nowhere else.
 
 from __future__ import annotations
 
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
-from sqlalchemy import DateTime, Engine, String, create_engine, event
+from sqlalchemy import DateTime, Engine, String, create_engine, event, inspect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.pool import NullPool
 from sqlalchemy.types import TypeDecorator
+
+from doorstep.errors import NotFound
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -65,6 +71,51 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def describe_url(url: str) -> str:
+    """Where a database is, fit for a message: the file of a SQLite URL, else no password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return parsed.database or ":memory:"
+    return parsed.render_as_string(hide_password=True)
+
+
+def open_existing_readonly(url: str, *, required_table: str) -> Engine:
+    """An engine that only reads a database that exists and holds ``required_table``.
+
+    For checking a database (``audit verify``) or reporting from it: a missing SQLite
+    file is never created (SQLite opens it ``mode=ro``), PostgreSQL sessions run with
+    ``default_transaction_read_only``, and nothing is migrated. A missing file, or a
+    database without the table, raises :class:`NotFound` naming where it looked.
+    """
+    parsed = make_url(url)
+    where = describe_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        if not parsed.database or parsed.database == ":memory:" or not path.is_file():
+            raise NotFound(f"no database at {where}; give --data-dir or --database-url")
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        engine = create_engine(
+            "sqlite://",
+            creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False, timeout=30),
+            poolclass=NullPool,
+        )
+    elif parsed.get_backend_name() == "postgresql":
+        engine = create_engine(
+            url,
+            connect_args={"options": "-c default_transaction_read_only=on"},
+            poolclass=NullPool,
+        )
+    else:
+        engine = create_engine(url, poolclass=NullPool)
+    if not inspect(engine).has_table(required_table):
+        engine.dispose()
+        raise NotFound(
+            f"the database at {where} has no {required_table} table: it is empty or not a "
+            "Doorstep hub's database (a hub creates it on start, or `doorstep db upgrade`)"
+        )
+    return engine
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -105,3 +105,73 @@ def test_production_refuses_placeholder_secret(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "DOORSTEP_SECRET_KEY" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- reading commands on a hub that has nothing to show, or no database at all --------------
+
+
+def _upgraded(database_url: str, tmp_path: Path, revision: str = "head") -> list[str]:
+    """A migrated hub without any activity; the flags that point a command at it."""
+    from doorstep.hub.db import make_engine
+    from doorstep.hub.migrate import upgrade
+
+    engine = make_engine(database_url)
+    upgrade(engine, revision)
+    engine.dispose()
+    return ["--data-dir", str(tmp_path / "data"), "--database-url", database_url]
+
+
+def _revision(database_url: str) -> str | None:
+    from doorstep.hub.db import make_engine
+    from doorstep.hub.migrate import current_revision
+
+    engine = make_engine(database_url)
+    try:
+        return current_revision(engine)
+    finally:
+        engine.dispose()
+
+
+def _one_line(text: str) -> str:
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert len(lines) == 1, text
+    return lines[0]
+
+
+def test_report_on_a_hub_without_requests(database_url: str, tmp_path: Path) -> None:
+    flags = _upgraded(database_url, tmp_path)
+    table = CliRunner().invoke(cli, ["report", *flags])
+    assert table.exit_code == 0, table.output
+    assert "owners asked" in table.output and "(no requests yet)" in table.output
+    as_json = CliRunner().invoke(cli, ["report", "--format", "json", *flags])
+    assert as_json.exit_code == 0 and '"summary": []' in as_json.output
+    as_csv = CliRunner().invoke(cli, ["report", "--format", "csv", *flags])
+    assert as_csv.exit_code == 0 and as_csv.output.startswith("agency,month,")
+
+
+def test_audit_verify_never_creates_a_database(tmp_path: Path) -> None:
+    """Run where no hub lives: an error, and no ./doorstep-data left behind."""
+    default = run("audit", "verify")
+    assert default.returncode == 1
+    assert "no database" in _one_line(default.stderr) and "Traceback" not in default.stderr
+    assert not (tmp_path / "doorstep-data").exists()
+    missing = tmp_path / "nowhere"
+    named = run("audit", "verify", "--data-dir", str(missing))
+    assert named.returncode == 1 and str(missing) in _one_line(named.stderr)
+    assert not missing.exists()
+
+
+def test_audit_verify_reads_and_never_migrates(database_url: str, tmp_path: Path) -> None:
+    """A database without the audit log stays as it was, and is an error."""
+    flags = _upgraded(database_url, tmp_path, revision="0001")
+    result = CliRunner().invoke(cli, ["audit", "verify", *flags])
+    assert result.exit_code == 1, result.stdout
+    assert "no audit_log table" in _one_line(result.stderr) and "OK" not in result.stdout
+    assert _revision(database_url) == "0001"
+
+
+def test_audit_verify_of_an_empty_log_is_an_error(database_url: str, tmp_path: Path) -> None:
+    flags = _upgraded(database_url, tmp_path)
+    result = CliRunner().invoke(cli, ["audit", "verify", *flags])
+    assert result.exit_code == 1, result.stdout
+    assert "empty" in _one_line(result.stderr) and "OK" not in result.stdout

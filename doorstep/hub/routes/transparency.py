@@ -16,7 +16,9 @@ router = APIRouter(prefix="/transparency", tags=["transparency"])
 @router.get("")
 def report(session: SessionDep) -> dict[str, Any]:
     """Per agency and month: requests, emergencies, area, cameras asked, owners and clips
-    shared; and every request with a coarse area, its officer's disclosures and status."""
+    shared; consent (owners asked, shared, share rate) and emergency access (cameras and
+    clips taken without consent) apart; and every request with a coarse area, its
+    officer's disclosures and status."""
     return transparency.report(session)
 
 
@@ -27,7 +29,7 @@ def report_csv(
 ) -> PlainTextResponse:
     """The same report as CSV: the monthly summary, or the request list."""
     if table == "summary":
-        text = transparency.summary_csv(transparency.summary(session))
+        text = transparency.summary_csv(transparency.summary_rows(session))
     else:
         text = transparency.requests_csv(transparency.request_list(session))
     return PlainTextResponse(text, media_type="text/csv")

@@ -6,6 +6,13 @@ The monthly numbers are derived from audit rows (``request.create``,
 with the log by construction and anyone holding an export of the log can
 recompute it. The request list adds what the log does not hold in full
 (officer name, disclosures, status) and shows areas only coarsely.
+
+Consent and emergency access are counted apart, because they are different
+things: owners asked for consent can say no, emergency access takes footage
+without asking. The share rate divides owners who shared by owners asked for
+consent, never by cameras reached in an emergency. :func:`report` is the one
+computation behind the JSON, the CSV, the web page and ``doorstep report``;
+:data:`SUMMARY_COLUMNS` is the one list of columns they show.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -32,29 +40,45 @@ SUMMARY_ACTIONS = [
     "request.share",
     "request.revoke",
 ]
-SUMMARY_FIELDS = [
-    "agency",
-    "month",
-    "requests",
-    "emergency_requests",
-    "total_area_sq_mi",
-    "cameras_asked",
-    "owners_shared",
-    "clips_shared",
-    "emergency_clips",
+# (field, label, group): every place that shows the summary shows these, in this order.
+SUMMARY_COLUMNS: list[tuple[str, str, str]] = [
+    ("agency", "agency", ""),
+    ("month", "month", ""),
+    ("requests", "requests", ""),
+    ("total_area_sq_mi", "area (sq mi)", ""),
+    ("owners_asked", "owners asked", "consent"),
+    ("cameras_asked", "cameras asked", "consent"),
+    ("owners_shared", "owners shared", "consent"),
+    ("clips_shared", "clips shared", "consent"),
+    ("share_rate", "share rate (%)", "consent"),
+    ("emergency_requests", "emergency requests", "emergency"),
+    ("emergency_cameras", "emergency cameras", "emergency"),
+    ("emergency_clips", "emergency clips", "emergency"),
 ]
+SUMMARY_FIELDS = [name for name, _label, _group in SUMMARY_COLUMNS]
 
 
 @dataclass
 class MonthRow:
+    """One agency's requests created in one UTC month.
+
+    Consent: ``owners_asked``/``cameras_asked`` by non-emergency requests, the owners
+    who shared and their clips (net of revocations), ``share_rate`` = owners shared /
+    owners asked in percent (None when nobody was asked). Emergency: requests made,
+    and the cameras and clips an approval took without consent.
+    """
+
     agency: str
     month: str
     requests: int = 0
-    emergency_requests: int = 0
     total_area_sq_mi: float = 0.0
+    owners_asked: int = 0
     cameras_asked: int = 0
     owners_shared: int = 0
     clips_shared: int = 0
+    share_rate: float | None = None
+    emergency_requests: int = 0
+    emergency_cameras: int = 0
     emergency_clips: int = 0
 
 
@@ -76,33 +100,34 @@ def summary(session: Session) -> list[MonthRow]:
             d = entry.details
             if entry.action == "request.create":
                 month = entry.time.strftime("%Y-%m")
-                tallies[entry.subject] = _RequestTally(str(d.get("agency", "")), month)
-                row = rows.setdefault(
-                    (tallies[entry.subject].agency, month),
-                    MonthRow(tallies[entry.subject].agency, month),
-                )
+                tally = tallies[entry.subject] = _RequestTally(str(d.get("agency", "")), month)
+                row = rows.setdefault((tally.agency, month), MonthRow(tally.agency, month))
                 row.requests += 1
                 row.emergency_requests += 1 if d.get("emergency") else 0
                 row.total_area_sq_mi += float(d.get("area_sq_mi", 0.0))
                 continue
-            tally = tallies.get(entry.subject)
-            if tally is None:
+            found = tallies.get(entry.subject)
+            if found is None:
                 continue
-            row = rows[(tally.agency, tally.month)]
-            if entry.action in ("request.match", "request.emergency_approve"):
+            row = rows[(found.agency, found.month)]
+            if entry.action == "request.match":  # owners asked for their consent
+                row.owners_asked += int(d.get("owners_asked", 0))
                 row.cameras_asked += int(d.get("cameras_asked", 0))
-            if entry.action == "request.emergency_approve":
+            elif entry.action == "request.emergency_approve":  # taken without asking
+                row.emergency_cameras += int(d.get("cameras_asked", 0))
                 row.emergency_clips += len(d.get("event_ids", []))
-            if entry.action == "request.share":
-                tally.shared[str(d["recipient_id"])] |= set(d.get("event_ids", []))
-            if entry.action == "request.revoke":
-                tally.shared[str(d["recipient_id"])] -= set(d.get("event_ids", []))
+            elif entry.action == "request.share":
+                found.shared[str(d["recipient_id"])] |= set(d.get("event_ids", []))
+            elif entry.action == "request.revoke":
+                found.shared[str(d["recipient_id"])] -= set(d.get("event_ids", []))
     for tally in tallies.values():
         row = rows[(tally.agency, tally.month)]
         row.owners_shared += sum(1 for ids in tally.shared.values() if ids)
         row.clips_shared += sum(len(ids) for ids in tally.shared.values())
     for row in rows.values():
         row.total_area_sq_mi = round(row.total_area_sq_mi, 4)
+        if row.owners_asked:
+            row.share_rate = round(100 * row.owners_shared / row.owners_asked, 1)
     return sorted(rows.values(), key=lambda r: (r.month, r.agency))
 
 
@@ -150,11 +175,19 @@ def request_list(session: Session) -> list[dict[str, Any]]:
     return out
 
 
+def summary_rows(session: Session) -> list[dict[str, Any]]:
+    """The monthly summary as plain rows (JSON, CSV, page and CLI all take these)."""
+    return [asdict(r) for r in summary(session)]
+
+
 def report(session: Session) -> dict[str, Any]:
-    return {
-        "summary": [asdict(r) for r in summary(session)],
-        "requests": request_list(session),
-    }
+    """The whole public report: what the JSON, the CSV, the page and the CLI all show."""
+    return {"summary": summary_rows(session), "requests": request_list(session)}
+
+
+def cell_text(value: object) -> str:
+    """A summary value as the page and the CLI table print it (no value: a dash)."""
+    return "\u2013" if value is None else str(value)
 
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -171,12 +204,13 @@ def spreadsheet_safe(value: object) -> object:
     return value
 
 
-def summary_csv(rows: list[MonthRow]) -> str:
+def summary_csv(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The ``summary`` of :func:`report` as CSV (no value: an empty cell)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: spreadsheet_safe(v) for k, v in asdict(row).items()})
+        writer.writerow({k: spreadsheet_safe(row[k]) for k in SUMMARY_FIELDS})
     return buffer.getvalue()
 
 

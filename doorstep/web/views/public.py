@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import groupby
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup
@@ -14,29 +16,41 @@ from doorstep.web.session import MaybeUser
 
 router = APIRouter(include_in_schema=False)
 
-
-def share_rate_rows(summary: list[dict[str, object]]) -> list[dict[str, object]]:
-    rows = []
-    for row in summary:
-        asked = float(row["cameras_asked"] or 0)  # type: ignore[arg-type]
-        shared = float(row["owners_shared"] or 0)  # type: ignore[arg-type]
-        rows.append({**row, "share_rate": round(100 * shared / asked, 1) if asked else 0.0})
-    return rows
+GROUP_TITLES = {
+    "": "",
+    "consent": "Asked for consent",
+    "emergency": "Emergency access, without consent",
+}
 
 
 @router.get("/transparency")
 def transparency_page(request: Request, user: MaybeUser, session: SessionDep) -> Response:
     report = transparency.report(session)
-    summary = share_rate_rows(report["summary"])
+    summary = report["summary"]
+    columns = [
+        {"field": name, "label": label.capitalize()}
+        for name, label, _group in transparency.SUMMARY_COLUMNS
+    ]
+    groups = [
+        {"title": GROUP_TITLES[group], "span": len(list(members))}
+        for group, members in groupby(transparency.SUMMARY_COLUMNS, key=lambda c: c[2])
+    ]
     context = {
         "summary": summary,
         "requests": report["requests"],
+        "columns": columns,
+        "groups": groups,
+        "cell": transparency.cell_text,
         "requests_chart": Markup(
             grouped_bars(summary, "month", "agency", "requests", "Requests per agency per month")
         ),
         "share_chart": Markup(
             grouped_bars(
-                summary, "month", "agency", "share_rate", "Share rate (%) per agency per month"
+                summary,
+                "month",
+                "agency",
+                "share_rate",
+                "Consent share rate (%) per agency per month",
             )
         ),
     }
