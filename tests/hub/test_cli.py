@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from doorstep.cli.main import cli
@@ -175,3 +176,40 @@ def test_audit_verify_of_an_empty_log_is_an_error(database_url: str, tmp_path: P
     result = CliRunner().invoke(cli, ["audit", "verify", *flags])
     assert result.exit_code == 1, result.stdout
     assert "empty" in _one_line(result.stderr) and "OK" not in result.stdout
+
+
+UNREACHABLE = "postgresql+psycopg://postgres@127.0.0.1:5999/x"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["serve", "--database-url", UNREACHABLE], id="serve-unreachable"),
+        pytest.param(["db", "upgrade", "--database-url", UNREACHABLE], id="upgrade-unreachable"),
+        pytest.param(["report", "--database-url", UNREACHABLE], id="report-unreachable"),
+        pytest.param(["audit", "verify", "--database-url", UNREACHABLE], id="verify-unreachable"),
+        pytest.param(
+            ["audit", "checkpoint", "--database-url", UNREACHABLE], id="checkpoint-unreachable"
+        ),
+        pytest.param(["db", "upgrade", "--database-url", "not a url"], id="upgrade-bad-url"),
+        pytest.param(["db", "upgrade", "--database-url", "nosuchdb://h/x"], id="upgrade-no-driver"),
+        pytest.param(
+            ["serve", "--database-url", "sqlite:////nonexistent-dir/sub/hub.db"],
+            id="serve-sqlite-missing-folder",
+        ),
+        pytest.param(["db", "upgrade", "--data-dir", "{file}/data"], id="upgrade-data-dir-in-file"),
+        pytest.param(
+            ["user", "add", "a@example.org", "--password-stdin", "--data-dir", "{file}/data"],
+            id="user-add-data-dir-in-file",
+        ),
+    ],
+)
+def test_a_database_that_cannot_be_opened_is_one_line(tmp_path: Path, args: list[str]) -> None:
+    """Unreachable server, bad URL or a folder that cannot exist: one line, exit 1."""
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder")
+    args = [a.replace("{file}", str(a_file)) for a in args]
+    result = run(*args, stdin="correct horse battery\n")
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = _one_line(result.stderr)
+    assert line.startswith("Error") and "Traceback" not in result.stderr
