@@ -64,6 +64,7 @@ class EmergencyStatus(enum.StrEnum):
     none = "none"
     pending = "pending"
     approved = "approved"
+    rejected = "rejected"  # final: a supervisor refused it; no owner was asked or told
 
 
 class PoliceRequest(Base):

@@ -58,6 +58,7 @@ class SharedClip(BaseModel):
     via: Literal["consent", "emergency"]
     access_expires_at: datetime | None
     exported: bool
+    has_snapshot: bool = Field(False, description="A still to show before the clip is played.")
     location: dict[str, float] | None = Field(None, description="Only where the owner shared it.")
 
 
@@ -96,9 +97,15 @@ class InboxClip(BaseModel):
     start_time: datetime
     end_time: datetime | None
     selected: bool = Field(description="Matching clips come pre-selected.")
-    shared: bool
+    shared: bool = Field(description="The officer may fetch it (by consent or emergency).")
     revoked: bool
-    downloaded: bool
+    downloaded: bool = Field(description="An officer has fetched or exported it.")
+    viewed_at: datetime | None = Field(
+        None, description="When an officer first played, downloaded or exported it."
+    )
+    revocable: bool = Field(
+        False, description="Shared by you and not yet fetched by an officer: can be revoked."
+    )
 
 
 class InboxItem(BaseModel):
@@ -116,7 +123,9 @@ class InboxItem(BaseModel):
     start_time: datetime
     end_time: datetime
     emergency: bool
-    deadline: datetime
+    deadline: datetime | None = Field(
+        description="Answer by then; none for emergency access, which asks no answer."
+    )
     decision: str = Field(
         description="pending, shared, declined (silence past the deadline counts), or emergency."
     )

@@ -305,3 +305,77 @@ def test_two_answers_at_once_give_one_answer(world: World, monkeypatch: Any) -> 
     seen = world.client.get("/api/v1/inbox", headers=bearer(owner.token)).json()[0]["decision"]
     shared = world.client.get(f"/api/v1/requests/{rid}", headers=bearer(world.officer)).json()
     assert (seen, shared["clips_shared"]) in (("shared", 2), ("declined", 0))
+
+
+def test_only_a_real_fetch_ends_revocation_and_the_inbox_says_when(world: World) -> None:
+    """Looking at a shared clip's snapshot is not access: it needs the share, logs no
+    clip.view and leaves revocation open; the first real fetch does count, and the inbox
+    says which clip was viewed, when, and which can still be revoked."""
+    sharer = world.owner("ann", east_m=10, events_in_window=2)
+    key = sharer.cameras[0]["api_key"]
+    first, second = (e["id"] for e in sharer.events)
+    assert (
+        world.api.upload(key, first, b"\xff\xd8\xff snapshot", kind="snapshot").status_code == 201
+    )
+    rid = str(world.request().json()["id"])
+    snapshot_url = f"/api/v1/requests/{rid}/clips/{first}/snapshot"
+    assert world.client.get(snapshot_url, headers=bearer(world.officer)).status_code == 404
+    world.client.post(
+        f"/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=bearer(sharer.token)
+    )
+
+    snapshot = world.client.get(snapshot_url, headers=bearer(world.officer))
+    assert snapshot.status_code == 200, snapshot.text
+    assert snapshot.content == b"\xff\xd8\xff snapshot"
+    assert snapshot.headers["content-type"] == "image/jpeg"
+    stranger = world.api.signup("nosy@example.org")
+    assert world.client.get(snapshot_url, headers=bearer(stranger)).status_code == 404
+    actions = {r["action"] for r in audit_rows(world.client, world.auditor)}
+    assert not actions & {"clip.view", "clip.download"}
+    (item,) = _inbox(world, "ann")
+    assert [(c["viewed_at"], c["revocable"]) for c in item["clips"]] == [(None, True)] * 2
+
+    got = world.client.get(f"/api/v1/requests/{rid}/clips/{first}", headers=bearer(world.officer))
+    assert got.status_code == 200
+    (item,) = _inbox(world, "ann")
+    viewed = {c["event_id"]: c for c in item["clips"]}
+    assert viewed[first]["viewed_at"] is not None and viewed[first]["revocable"] is False
+    assert viewed[second]["viewed_at"] is None and viewed[second]["revocable"] is True
+    views = [r for r in audit_rows(world.client, world.auditor) if r["action"] == "clip.view"]
+    assert [r["details"]["event_id"] for r in views] == [first]
+
+    revoked = world.client.post(f"/api/v1/inbox/{rid}/revoke", headers=bearer(sharer.token))
+    assert revoked.status_code == 200, revoked.text
+    clips = {c["event_id"]: c for c in revoked.json()["clips"]}
+    assert clips[first]["shared"] and not clips[first]["revoked"]
+    assert clips[second]["revoked"] and not clips[second]["revocable"]
+    assert (
+        world.client.get(
+            f"/api/v1/requests/{rid}/clips/{second}/snapshot", headers=bearer(world.officer)
+        ).status_code
+        == 404
+    )
+    # Nothing left to revoke: the answer says so.
+    again = world.client.post(f"/api/v1/inbox/{rid}/revoke", headers=bearer(sharer.token))
+    assert again.status_code == 409
+
+
+def test_an_expired_share_shows_no_snapshot(world: World) -> None:
+    sharer = world.owner("ann", east_m=10)
+    event_id = sharer.events[0]["id"]
+    key = sharer.cameras[0]["api_key"]
+    assert world.api.upload(key, event_id, b"\xff\xd8\xff", kind="snapshot").status_code == 201
+    rid = str(world.request().json()["id"])
+    world.client.post(
+        f"/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=bearer(sharer.token)
+    )
+    with session_scope(hub_of(world.client).sessions) as session:
+        session.execute(
+            update(RequestClip)
+            .where(RequestClip.request_id == rid)
+            .values(access_expires_at=RequestClip.shared_at)
+        )
+    snapshot = world.client.get(
+        f"/api/v1/requests/{rid}/clips/{event_id}/snapshot", headers=bearer(world.officer)
+    )
+    assert snapshot.status_code == 410

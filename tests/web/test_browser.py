@@ -246,6 +246,8 @@ def test_the_whole_story_in_chromium(
     officer.locator(".leaflet-marker-icon").first.click()
     assert officer.locator(".leaflet-popup-content").inner_text() == CAMERA_NAME
     assert "XSS" not in officer.title()  # the name's onerror never ran
+    # Nothing is fetched before play: press it (as the player's own button does).
+    officer.locator("#shared-clips video").first.evaluate("v => { v.muted = true; v.play(); }")
     officer.wait_for_function(
         "document.querySelector('#shared-clips video').readyState >= 1", timeout=20_000
     )
@@ -295,3 +297,87 @@ def test_the_whole_story_in_chromium(
         assert tab.locator("h1").count() == 1
         shot(tab, name)
     assert len(os.listdir(ARTIFACTS)) >= 17
+
+
+def api_login(base: str, email: str) -> dict[str, str]:
+    reply = httpx.post(f"{base}/api/v1/auth/token", data={"username": email, "password": PASSWORD})
+    assert reply.status_code == 200, reply.text
+    return {"Authorization": f"Bearer {reply.json()['access_token']}"}
+
+
+def clip_fetches(base: str, auditor: dict[str, str]) -> list[str]:
+    rows = httpx.get(f"{base}/api/v1/audit", params={"limit": 1000}, headers=auditor).json()
+    return [r["action"] for r in rows if r["action"] in ("clip.view", "clip.download")]
+
+
+def test_opening_a_request_page_is_not_access_and_pressing_play_is(
+    browser: object, hub: ServerProcess, media_dir: Path
+) -> None:
+    """The page shows the snapshot as the poster and fetches no clip byte until play, so
+    merely opening it neither logs a clip.view nor takes away the owner's right to revoke."""
+    base = hub.url
+    clip = media_dir / "pets09-s2l1" / "vtest_h264.mp4"
+    owner_signup = {"email": "ann@example.org", "password": PASSWORD, "name": "Ann"}
+    assert httpx.post(f"{base}/api/v1/auth/signup", json=owner_signup).status_code == 201
+    owner = api_login(base, "ann@example.org")
+    camera = httpx.post(
+        f"{base}/api/v1/cameras",
+        json={"name": "Front door", "latitude": CENTRE[0], "longitude": CENTRE[1]},
+        headers=owner,
+    ).json()
+    start = datetime.now(UTC) - timedelta(hours=2)
+    event_id = upload_event(base, camera["api_key"], clip, first_frame_jpeg(clip), start)
+    add_user(hub, "officer@example.org", "officer", "Harbourside Police")
+    add_user(hub, "auditor@example.org", "auditor")
+    created = httpx.post(
+        f"{base}/api/v1/requests",
+        json={
+            "incident_type": "burglary",
+            "case_number": "HP-2026-0077",
+            "reason": "Break-in at number 12; looking for people passing by.",
+            "contact": "olu@harbourside.example",
+            "area": {"type": "Circle", "center": [CENTRE[1], CENTRE[0]], "radius_m": 250},
+            "start_time": (start - timedelta(minutes=30)).isoformat(),
+            "end_time": (start + timedelta(minutes=60)).isoformat(),
+        },
+        headers=api_login(base, "officer@example.org"),
+    )
+    assert created.status_code == 201, created.text
+    rid = created.json()["id"]
+    shared = httpx.post(
+        f"{base}/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=owner
+    )
+    assert shared.status_code == 200, shared.text
+    auditor = api_login(base, "auditor@example.org")
+
+    officer_ctx = browser.new_context(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    officer = sign_in(officer_ctx, base, "officer@example.org")
+    fetched: list[str] = []
+    officer.on("request", lambda r: fetched.append(r.url))
+    officer.goto(f"{base}/officer/requests/{rid}")
+    officer.wait_for_load_state("networkidle")
+    officer.wait_for_timeout(1000)
+    clip_path = f"/officer/requests/{rid}/clips/{event_id}"
+    assert clip_fetches(base, auditor) == []
+    assert not [u for u in fetched if u.split("?")[0] == f"{base}{clip_path}"], fetched
+    assert f"{base}{clip_path}/snapshot" in fetched  # the poster
+    (item,) = httpx.get(f"{base}/api/v1/inbox", headers=owner).json()
+    assert item["clips"][0]["revocable"] is True and item["clips"][0]["viewed_at"] is None
+    shot(officer, "18-officer-request-before-play")
+
+    video = officer.locator("#shared-clips video").first
+    video.scroll_into_view_if_needed()
+    # What the player's play button does (headless Chromium's built-in controls do not
+    # take synthetic clicks); muted, as autoplay rules ask of a scripted play.
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    officer.wait_for_function(
+        "document.querySelector('#shared-clips video').readyState >= 1", timeout=20_000
+    )
+    for _ in range(50):
+        if clip_fetches(base, auditor):
+            break
+        officer.wait_for_timeout(100)
+    assert set(clip_fetches(base, auditor)) == {"clip.view"}
+    (item,) = httpx.get(f"{base}/api/v1/inbox", headers=owner).json()
+    assert item["clips"][0]["revocable"] is False and item["clips"][0]["viewed_at"]
+    shot(officer, "19-officer-request-playing")

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
-from doorstep.errors import DoorstepError
+from doorstep.errors import Conflict, DoorstepError, InvalidInput
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.schemas_requests import DecisionCreate
@@ -43,6 +43,10 @@ def decide(
 ) -> Response:
     errors: dict[str, str] = {}
     try:
+        if form.get("action") == "opt_out" and form.get("confirm_opt_out") != "on":
+            raise InvalidInput(
+                "Tick the box to confirm: this declines the request and stops every future one."
+            )
         data = DecisionCreate(
             action=form.get("action"),  # type: ignore[arg-type]
             event_ids=[str(v) for v in form.getlist("event_ids")],
@@ -64,7 +68,12 @@ def decide(
 def revoke(
     request: Request, request_id: EntityId, owner: WebOwner, session: SessionDep, hub: HubDep
 ) -> Response:
-    inbox.revoke(hub, session, owner, request_id, utcnow())
+    try:
+        inbox.revoke(hub, session, owner, request_id, utcnow())
+    except Conflict as exc:  # e.g. viewed since the page was loaded: say so beside it
+        context = inbox_context(session, owner, {request_id: exc.message})
+        context["tile_url"] = hub.settings.map_tile_url
+        return render(request, "inbox.html", context, user=owner, status_code=409)
     return RedirectResponse(f"/inbox#request-{request_id}", status_code=303)
 
 
