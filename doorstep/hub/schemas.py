@@ -95,14 +95,63 @@ class CameraCreate(BaseModel):
     opt_out_requests: bool = Field(False, description="Never include this camera in requests.")
 
 
+Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+Polygon = Annotated[list[Point], Field(max_length=100)]
+MAX_POLYGONS = 32
+MAX_WEBHOOKS = 10
+
+
+def _polygons(value: list[list[list[float]]] | None) -> list[list[list[float]]] | None:
+    for polygon in value or []:
+        if len(polygon) < 3:
+            raise ValueError("a polygon needs at least 3 points")
+        if any(not (0 <= c <= 1) for point in polygon for c in point):
+            raise ValueError("points are relative to the picture: 0 to 1")
+    return value
+
+
+def _webhook_urls(value: list[str] | None) -> list[str] | None:
+    for url in value or []:
+        if not url.startswith(("http://", "https://")) or len(url) > 2000 or " " in url:
+            raise ValueError(f"'{url[:80]}' is not an http(s) URL; one URL per line")
+    return value
+
+
+class AgentSettingsUpdate(BaseModel):
+    """What an owner sets for a camera's agent; it fetches them from /api/v1/ingest/config.
+
+    The webhook secret is the hub's to make (when the first URL is set), never sent in.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    zones: Annotated[
+        list[Polygon] | None,
+        Field(max_length=MAX_POLYGONS, description="Only motion inside these starts events."),
+        AfterValidator(_polygons),
+    ] = None
+    masks: Annotated[
+        list[Polygon] | None,
+        Field(max_length=MAX_POLYGONS, description="Blacked out before footage leaves."),
+        AfterValidator(_polygons),
+    ] = None
+    webhook_urls: Annotated[
+        list[str] | None,
+        Field(max_length=MAX_WEBHOOKS, description="http(s) URLs sent each event, signed."),
+        AfterValidator(_webhook_urls),
+    ] = None
+
+
 class CameraUpdate(BaseModel):
+    """A camera's settings, from the API's PATCH and the camera page alike."""
+
     name: str | None = Field(None, min_length=1, max_length=200)
     latitude: float | None = Field(None, ge=-90, le=90)
     longitude: float | None = Field(None, ge=-180, le=180)
     retention_days: int | None = Field(None, ge=1, le=180)
     opt_out_requests: bool | None = None
-    agent_config: dict[str, object] | None = Field(
-        None, description="Zones and privacy masks the agent fetches from /api/v1/ingest/config."
+    agent_config: AgentSettingsUpdate | None = Field(
+        None, description="Zones, privacy masks and webhooks for the camera's agent."
     )
 
 

@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from doorstep.errors import NotAuthenticated
+from doorstep.hub.db import utcnow
 from doorstep.hub.deps import Credentials, CurrentUser, HubDep, SessionDep
 from doorstep.hub.models import Role
 from doorstep.hub.schemas import SignUp, Token, UserPublic
-from doorstep.hub.services import accounts, audit
+from doorstep.hub.services import accounts
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -33,25 +33,17 @@ def login(
 ) -> Token:
     """Exchange email (`username`) and password for a bearer token that expires."""
     client = request.client.host if request.client else "unknown"
-    try:
-        user = accounts.authenticate(
-            session, hub.login_limiter, form.username, form.password, client
-        )
-    except NotAuthenticated:
-        email = accounts.normalise_email(form.username)
-        audit.record(session, audit.SYSTEM, "login.failure", f"login:{email}", {"client": client})
-        session.commit()  # a failed login is recorded even though the reply is an error
-        raise
-    token, row = accounts.issue_token(session, user, hub.token_ttl)
-    audit.record(session, user, "login", f"user:{user.id}", {"client": client})
+    _user, token, row = accounts.sign_in(
+        hub, session, form.username, form.password, client, utcnow()
+    )
     return Token(access_token=token, expires_at=row.expires_at)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(_user: CurrentUser, credentials: Credentials, session: SessionDep) -> None:
+def logout(_user: CurrentUser, credentials: Credentials, session: SessionDep, hub: HubDep) -> None:
     """Revoke the token used for this call."""
     if credentials is not None:
-        accounts.revoke_token(session, credentials.credentials)
+        accounts.sign_out(hub, session, credentials.credentials, utcnow())
 
 
 @router.get("/me", response_model=UserPublic)

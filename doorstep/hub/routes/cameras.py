@@ -37,10 +37,12 @@ def get_camera(camera_id: EntityId, owner: Owner, session: SessionDep) -> object
 
 @router.patch("/{camera_id}", response_model=CameraPublic)
 def update_camera(
-    camera_id: EntityId, data: CameraUpdate, owner: Owner, session: SessionDep
+    camera_id: EntityId, data: CameraUpdate, owner: Owner, session: SessionDep, hub: HubDep
 ) -> object:
+    """Change settings: name, place, retention, opting out of requests, the agent's zones,
+    masks and webhooks (validated as on the camera page)."""
     camera = cameras.get_owned_camera(session, owner, camera_id)
-    return cameras.update_camera(session, camera, data)
+    return cameras.update_camera(hub, session, owner, camera, data, utcnow())
 
 
 @router.delete("/{camera_id}", response_model=CameraDeleted)

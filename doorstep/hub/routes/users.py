@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from sqlalchemy import select
 
-from doorstep.hub.deps import Admin, CurrentUser, SessionDep
+from doorstep.hub.db import utcnow
+from doorstep.hub.deps import Admin, CurrentUser, HubDep, SessionDep
 from doorstep.hub.models import Agency, User
 from doorstep.hub.schemas import AgencyCreate, AgencyPublic, UserCreate, UserPublic, UserSettings
 from doorstep.hub.services import accounts
@@ -32,10 +33,10 @@ def list_users(_admin: Admin, session: SessionDep) -> object:
 
 
 @router.patch("/users/me", response_model=UserPublic)
-def update_me(data: UserSettings, user: CurrentUser, session: SessionDep) -> object:
+def update_me(data: UserSettings, user: CurrentUser, session: SessionDep, hub: HubDep) -> object:
+    """The caller's own settings: opting out of (or back into) every police request."""
     if data.opt_out_requests is not None:
-        user.opt_out_requests = data.opt_out_requests
-    session.flush()
+        accounts.set_opt_out(hub, session, user, data.opt_out_requests, utcnow())
     return user
 
 

@@ -1,13 +1,18 @@
-"""Users, agencies and tokens: sign-up, admin-created accounts, login."""
+"""Users, agencies and tokens: sign-up, admin-created accounts, sign-in and out, settings.
+
+Sign-in, sign-out and opting out of police requests are one function each, called by
+the API routes and the web pages alike, so both write the same audit rows.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from doorstep.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated, RateLimited
+from doorstep.hub.context import Hub
 from doorstep.hub.db import utcnow
 from doorstep.hub.models import AGENCY_ROLES, Agency, ApiToken, Role, User
 from doorstep.hub.ratelimit import LoginRateLimiter
@@ -18,6 +23,7 @@ from doorstep.hub.security import (
     secret_hash,
     verify_password,
 )
+from doorstep.hub.services import audit
 
 
 def normalise_email(email: str) -> str:
@@ -119,3 +125,46 @@ def user_for_token(session: Session, token: str) -> User:
 
 def revoke_token(session: Session, token: str) -> None:
     session.execute(delete(ApiToken).where(ApiToken.token_hash == secret_hash(token)))
+
+
+def sign_in(
+    hub: Hub, session: Session, email: str, password: str, client: str, now: datetime
+) -> tuple[User, str, ApiToken]:
+    """Check the password and issue a token: ``login`` in the audit log.
+
+    A wrong password is recorded as ``login.failure`` and committed before the error
+    goes up, so the refusal stays in the log although the caller's reply is an error.
+    """
+    try:
+        user = authenticate(session, hub.login_limiter, email, password, client)
+    except NotAuthenticated:
+        subject = f"login:{normalise_email(email)}"
+        audit.log_action(hub, session, None, "login.failure", subject, {"client": client}, now)
+        session.commit()
+        raise
+    token, row = issue_token(session, user, hub.token_ttl)
+    audit.log_action(hub, session, user, "login", f"user:{user.id}", {"client": client}, now)
+    return user, token, row
+
+
+def sign_out(hub: Hub, session: Session, token: str, now: datetime) -> None:
+    """Revoke a token (API bearer or page session): ``logout`` if it was a live one."""
+    try:
+        user = user_for_token(session, token)
+    except NotAuthenticated:
+        return  # nothing to end; the caller forgets the token either way
+    revoke_token(session, token)
+    audit.log_action(hub, session, user, "logout", f"user:{user.id}", {}, now)
+
+
+def set_opt_out(hub: Hub, session: Session, user: User, opt_out: bool, now: datetime) -> User:
+    """Opt out of (or back into) every police request: ``owner.opt_out`` / ``owner.opt_in``.
+
+    Setting what is already set changes nothing and records nothing.
+    """
+    if user.opt_out_requests != opt_out:
+        user.opt_out_requests = opt_out
+        action = "owner.opt_out" if opt_out else "owner.opt_in"
+        audit.log_action(hub, session, user, action, f"user:{user.id}", {}, now)
+    session.flush()
+    return user

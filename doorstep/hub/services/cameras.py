@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.errors import NotAuthenticated, NotFound
+from doorstep.hub.context import Hub
 from doorstep.hub.models import Camera, Event, User
 from doorstep.hub.schemas import CameraCreate, CameraDeleted, CameraUpdate
 from doorstep.hub.security import CAMERA_KEY_PREFIX, new_secret, secret_hash
+from doorstep.hub.services import audit
 from doorstep.hub.services.events import delete_events
 from doorstep.hub.services.retention import held_for_police, hold_ends
 from doorstep.hub.storage_base import BlobStorage
@@ -44,10 +47,36 @@ def get_owned_camera(session: Session, owner: User, camera_id: str) -> Camera:
     return camera
 
 
-def update_camera(session: Session, camera: Camera, data: CameraUpdate) -> Camera:
-    for field, value in data.model_dump(exclude_unset=True).items():
-        if value is not None:
+def update_camera(
+    hub: Hub, session: Session, owner: User, camera: Camera, data: CameraUpdate, now: datetime
+) -> Camera:
+    """Change a camera's settings; the one path for the API's PATCH and the camera page.
+
+    Opting the camera out of (or back into) police requests is recorded as
+    ``camera.opt_out`` / ``camera.opt_in``; any other change as ``camera.update`` with
+    the names of the fields changed (not their values). Nothing changed, nothing recorded.
+    """
+    changed: list[str] = []
+    for field, value in data.model_dump(exclude_unset=True, exclude={"agent_config"}).items():
+        if value is not None and getattr(camera, field) != value:
             setattr(camera, field, value)
+            changed.append(field)
+    if data.agent_config is not None:
+        before = dict(camera.agent_config or {})
+        after = {**before, **data.agent_config.model_dump(exclude_unset=True, exclude_none=True)}
+        if after.get("webhook_urls") and not after.get("webhook_secret"):
+            after["webhook_secret"] = secrets.token_urlsafe(32)  # the agent signs with it
+        differ = sorted(k for k in after if (after.get(k) or None) != (before.get(k) or None))
+        if after != before:
+            camera.agent_config = after
+        changed += differ  # an empty list where nothing was set is no change
+    subject = f"camera:{camera.id}"
+    if "opt_out_requests" in changed:
+        changed.remove("opt_out_requests")
+        action = "camera.opt_out" if camera.opt_out_requests else "camera.opt_in"
+        audit.log_action(hub, session, owner, action, subject, {}, now)
+    if changed:
+        audit.log_action(hub, session, owner, "camera.update", subject, {"fields": changed}, now)
     session.flush()
     return camera
 

@@ -24,7 +24,7 @@ from doorstep.hub.models_requests import (
     RequestStatus,
 )
 from doorstep.hub.schemas_requests import DecisionCreate, InboxClip, InboxItem
-from doorstep.hub.services import audit, disclosures
+from doorstep.hub.services import accounts, audit, disclosures
 
 
 def effective_decision(recipient: RequestRecipient, request: PoliceRequest, now: datetime) -> str:
@@ -174,8 +174,7 @@ def decide(
             hub, session, owner, "request.decline", subject, {"recipient_id": recipient.id}, now
         )
         if data.action == "opt_out":
-            owner.opt_out_requests = True
-            audit.log_action(hub, session, owner, "owner.opt_out", f"user:{owner.id}", {}, now)
+            accounts.set_opt_out(hub, session, owner, True, now)
         session.flush()
         return item(session, recipient, request, now)
     chosen = clips if data.action == "share_all" else _selected(clips, data.event_ids)

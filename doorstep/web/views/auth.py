@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from doorstep.errors import DoorstepError
+from doorstep.hub.db import utcnow
 from doorstep.hub.deps import HubDep, SessionDep
 from doorstep.hub.models import Role
 from doorstep.hub.schemas import SignUp
@@ -46,8 +49,7 @@ def login_page(request: Request, user: MaybeUser, next: str | None = None) -> Re
     )
 
 
-def _start_session(hub: HubDep, session: SessionDep, user: object, target: str) -> Response:
-    token, row = accounts.issue_token(session, user, hub.token_ttl)  # type: ignore[arg-type]
+def _session_cookie(hub: HubDep, token: str, expires: datetime, target: str) -> Response:
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -55,7 +57,7 @@ def _start_session(hub: HubDep, session: SessionDep, user: object, target: str) 
         httponly=True,
         samesite="lax",
         secure=hub.settings.environment == "production",
-        expires=row.expires_at,
+        expires=expires,
         path="/",
     )
     return response
@@ -64,17 +66,17 @@ def _start_session(hub: HubDep, session: SessionDep, user: object, target: str) 
 @router.post("/login", dependencies=[CSRF])
 def login(request: Request, form: FormFields, session: SessionDep, hub: HubDep) -> Response:
     client = request.client.host if request.client else "unknown"
+    email = form.get("email", "")
     try:
-        user = accounts.authenticate(
-            session, hub.login_limiter, form.get("email", ""), form.get("password", ""), client
+        user, token, row = accounts.sign_in(
+            hub, session, email, form.get("password", ""), client, utcnow()
         )
     except DoorstepError as exc:
-        values = {"email": form.get("email", "")}
+        values = {"email": email}
         context = {"next": form.get("next", ""), "errors": {"form": exc.message}, "values": values}
         return render(request, "login.html", context, status_code=exc.status_code)
-    session.commit()
     target = safe_next(form.get("next"), HOME_BY_ROLE.get(user.role, "/"))
-    return _start_session(hub, session, user, target)
+    return _session_cookie(hub, token, row.expires_at, target)
 
 
 @router.get("/signup")
@@ -97,14 +99,15 @@ def signup(request: Request, form: FormFields, session: SessionDep, hub: HubDep)
         return render(
             request, "signup.html", {"errors": exc.errors, "values": values}, status_code=422
         )
-    return _start_session(hub, session, user, "/cameras")
+    token, row = accounts.issue_token(session, user, hub.token_ttl)
+    return _session_cookie(hub, token, row.expires_at, "/cameras")
 
 
 @router.post("/logout", dependencies=[CSRF])
-def logout(request: Request, session: SessionDep) -> Response:
+def logout(request: Request, session: SessionDep, hub: HubDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        accounts.revoke_token(session, token)
+        accounts.sign_out(hub, session, token, utcnow())
     response = RedirectResponse("/", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

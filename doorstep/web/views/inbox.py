@@ -9,8 +9,9 @@ from pydantic import ValidationError
 from doorstep.errors import Conflict, DoorstepError, InvalidInput
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
+from doorstep.hub.schemas import UserSettings
 from doorstep.hub.schemas_requests import DecisionCreate
-from doorstep.hub.services import inbox
+from doorstep.hub.services import accounts, inbox
 from doorstep.web.forms import FormFields, RawForm
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, WebOwner
@@ -85,7 +86,8 @@ def settings_page(request: Request, owner: WebOwner) -> Response:
 
 
 @router.post("/settings", dependencies=[CSRF])
-def save_settings(form: FormFields, owner: WebOwner, session: SessionDep) -> Response:
-    owner.opt_out_requests = form.get("opt_out_requests") == "on"
-    session.flush()
+def save_settings(form: FormFields, owner: WebOwner, session: SessionDep, hub: HubDep) -> Response:
+    data = UserSettings(opt_out_requests=form.get("opt_out_requests") == "on")
+    if data.opt_out_requests is not None:
+        accounts.set_opt_out(hub, session, owner, data.opt_out_requests, utcnow())
     return RedirectResponse("/settings?saved=1", status_code=303)

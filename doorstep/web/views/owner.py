@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field, field_validator
 from sqlalchemy import func, select
 
+from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.models import Camera, Event
 from doorstep.hub.responses import blob_response, event_public
-from doorstep.hub.schemas import CameraCreate, CameraPublic, CameraUpdate
+from doorstep.hub.schemas import AgentSettingsUpdate, CameraCreate, CameraPublic, CameraUpdate
 from doorstep.hub.services import cameras, events
 from doorstep.web.forms import FormErrors, FormFields, parse_form
 from doorstep.web.render import render
@@ -115,83 +114,57 @@ def camera_page(
     return render(request, "camera.html", context, user=owner, public_keys=public)
 
 
-class CameraSettingsForm(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
-    retention_days: int = Field(ge=1, le=180)
-    opt_out_requests: bool = False
-    webhook_urls: str = ""
-
-    @field_validator("webhook_urls")
-    @classmethod
-    def _urls(cls, value: str) -> str:
-        for line in value.split():
-            if not line.startswith(("http://", "https://")):
-                raise ValueError(f"'{line}' is not an http(s) URL; one URL per line")
-        return value
-
-
 @router.post("/cameras/{camera_id}", dependencies=[CSRF])
 def save_camera(
-    request: Request, camera_id: EntityId, form: FormFields, owner: WebOwner, session: SessionDep
+    request: Request,
+    camera_id: EntityId,
+    form: FormFields,
+    owner: WebOwner,
+    session: SessionDep,
+    hub: HubDep,
 ) -> Response:
+    """The camera page's form, validated by the API's own CameraUpdate."""
     camera = cameras.get_owned_camera(session, owner, camera_id)
     values = {
-        "name": form.get("name", ""),
+        "name": form.get("name", "").strip(),
         "retention_days": form.get("retention_days", ""),
         "opt_out_requests": form.get("opt_out_requests") == "on",
-        "webhook_urls": form.get("webhook_urls", ""),
+        "agent_config": {"webhook_urls": form.get("webhook_urls", "").split()},
     }
     try:
-        data = parse_form(CameraSettingsForm, values)
+        missing = {k: "This field is required" for k in ("name", "retention_days") if not values[k]}
+        if missing:
+            raise FormErrors(missing, values)
+        data = parse_form(CameraUpdate, values)
     except FormErrors as exc:
+        # the form's only agent setting is the list of webhook URLs
+        errors = {("webhook_urls" if k == "agent_config" else k): v for k, v in exc.errors.items()}
         context = {
             "camera": CameraPublic.model_validate(camera),
             "snapshot_event_id": None,
             "mqtt_topics": {},
-            "errors": exc.errors,
+            "errors": errors,
             "saved": False,
         }
         return render(request, "camera.html", context, user=owner, status_code=422)
-    config = {**(camera.agent_config or {}), "webhook_urls": data.webhook_urls.split()}
-    if config["webhook_urls"] and not config.get("webhook_secret"):
-        config["webhook_secret"] = secrets.token_urlsafe(32)  # the agent signs with it
-    update = CameraUpdate(
-        name=data.name,
-        retention_days=data.retention_days,
-        opt_out_requests=data.opt_out_requests,
-        agent_config=config,
-    )
-    cameras.update_camera(session, camera, update)
+    cameras.update_camera(hub, session, owner, camera, data, utcnow())
     return RedirectResponse(f"/cameras/{camera.id}?saved=1", status_code=303)
-
-
-Point = Annotated[list[float], Field(min_length=2, max_length=2)]
-
-
-class ZonesBody(BaseModel):
-    zones: list[list[Point]] = Field(default_factory=list)
-    masks: list[list[Point]] = Field(default_factory=list)
-
-    @field_validator("zones", "masks")
-    @classmethod
-    def _polygons(cls, value: list[list[list[float]]]) -> list[list[list[float]]]:
-        for polygon in value:
-            if len(polygon) < 3:
-                raise ValueError("a polygon needs at least 3 points")
-            if any(not (0 <= c <= 1) for point in polygon for c in point):
-                raise ValueError("points are relative to the picture: 0 to 1")
-        return value
 
 
 @router.post("/cameras/{camera_id}/zones", dependencies=[CSRF])
 def save_zones(
-    camera_id: EntityId, body: Annotated[ZonesBody, Body()], owner: WebOwner, session: SessionDep
+    camera_id: EntityId,
+    body: Annotated[AgentSettingsUpdate, Body()],
+    owner: WebOwner,
+    session: SessionDep,
+    hub: HubDep,
 ) -> dict[str, Any]:
     """Store zones and masks; the agent picks them up from /api/v1/ingest/config."""
     camera = cameras.get_owned_camera(session, owner, camera_id)
-    camera.agent_config = {**(camera.agent_config or {}), **body.model_dump()}
-    session.flush()
-    return {"saved": True, **body.model_dump()}
+    zones = AgentSettingsUpdate(zones=body.zones or [], masks=body.masks or [])
+    update = CameraUpdate(agent_config=zones)
+    cameras.update_camera(hub, session, owner, camera, update, utcnow())
+    return {"saved": True, "zones": zones.zones, "masks": zones.masks}
 
 
 @router.get("/timeline")
