@@ -187,7 +187,8 @@ def _print_table(summary: list[dict[str, Any]], requests: list[dict[str, Any]]) 
         flag = " EMERGENCY" if r["emergency"] else ""
         gifts = f", {len(r['disclosures'])} disclosures" if r["disclosures"] else ""
         click.echo(
-            f"{r['created_at'][:10]}  {r['agency']}  case {r['case_number']}  "
+            f"{r['created_at'][:10]}  {r['agency']}  "
+            f"case {r['case_number']} ({r['case_number_canonical']})  "
             f"{r['incident_type']}  {r['officer']}  cell {r['coarse_area']['h3_cell']}  "
             f"{r['status']}{flag}{gifts}"
         )

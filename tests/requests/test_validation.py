@@ -11,6 +11,7 @@ import pytest
 
 from doorstep import geo
 from doorstep.hub.models import Role
+from tests.hub_fixtures import bearer
 from tests.requests.conftest import CENTER, World, add_user, offset, square
 
 
@@ -203,6 +204,18 @@ def test_case_number_separators_fold_but_what_was_typed_is_kept(world: World) ->
         status, field, detail = _detail(world.request(case=dodge))
         assert (status, field) == (422, "case_number"), dodge
         assert "already has 2 requests" in detail
+    # both spellings are public: the report shows what was typed beside the key
+    report = world.client.get("/api/v1/transparency").json()["requests"]
+    assert [(r["case_number"], r["case_number_canonical"]) for r in report] == [
+        ("HP-2024-0042", "HP20240042"),
+        ("hp 2024\u20130042", "HP20240042"),
+    ]
+    page = world.client.get("/transparency").text
+    assert "hp 2024\u20130042" in page and "HP20240042" in page
+    officer_page = world.client.get(
+        f"/api/v1/requests/{second.json()['id']}", headers=bearer(world.officer)
+    ).json()
+    assert officer_page["case_number_canonical"] == "HP20240042"
 
 
 def test_a_case_number_without_letters_or_digits_is_refused(world: World) -> None:
