@@ -67,6 +67,21 @@ def shared_clip_response(
     )
 
 
+def shared_snapshot_response(
+    hub: Hub, session: Session, user: User, request_id: str, event_id: str
+) -> FileResponse:
+    """A shared clip's snapshot, the player's poster: the clip's access rules apply, but
+    showing it is not access to the footage, so it is not logged (docs/requests.md)."""
+    event, path = evidence.open_snapshot(hub, session, user, request_id, event_id, utcnow())
+    return FileResponse(
+        path,
+        media_type="image/jpeg",
+        filename=f"{event.id}.jpg",
+        content_disposition_type="inline",
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 def evidence_response(hub: Hub, session: Session, user: User, request_id: str) -> FileResponse:
     """Export the signed bundle; the export is committed before the bundle leaves the hub."""
     path = evidence.export(hub, session, user, request_id, utcnow())

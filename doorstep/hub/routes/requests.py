@@ -12,9 +12,9 @@ from fastapi.responses import FileResponse
 
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import CurrentUser, EntityId, HubDep, SessionDep
-from doorstep.hub.responses import evidence_response, shared_clip_response
+from doorstep.hub.responses import evidence_response, shared_clip_response, shared_snapshot_response
 from doorstep.hub.schemas_requests import RequestCreate, RequestOfficerView
-from doorstep.hub.services import evidence, requests
+from doorstep.hub.services import requests
 
 router = APIRouter(prefix="/requests", tags=["requests"])
 
@@ -87,14 +87,7 @@ def get_shared_snapshot(
     request_id: EntityId, event_id: EntityId, user: CurrentUser, session: SessionDep, hub: HubDep
 ) -> FileResponse:
     """A shared clip's snapshot: same access rules as the clip, but not access (not logged)."""
-    event, path = evidence.open_snapshot(hub, session, user, request_id, event_id, utcnow())
-    return FileResponse(
-        path,
-        media_type="image/jpeg",
-        filename=f"{event.id}.jpg",
-        content_disposition_type="inline",
-        headers={"Cache-Control": "no-store"},
-    )
+    return shared_snapshot_response(hub, session, user, request_id, event_id)
 
 
 @router.post("/{request_id}/evidence", response_class=FileResponse)

@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.errors import Conflict, Forbidden, NotFound
@@ -169,6 +169,22 @@ def export(hub: Hub, session: Session, user: User, request_id: str, now: datetim
     request = _officer_request(session, user, request_id)
     rows = shared_clip_rows(session, request)
     usable = [r for r in rows if r[1].clip_sha256 is not None and not expired(r[0], now)]
+    # Claim the clips as fetched in one conditional UPDATE before reading their bytes: a
+    # revocation under way either lands first (the clip is left out) or waits and then
+    # finds the clip fetched, never both (the same rule as a view; see inbox.revoke).
+    claimed = set(
+        session.scalars(
+            update(RequestClip)
+            .where(
+                RequestClip.id.in_([clip.id for clip, _e, _c, _r in usable]),
+                RequestClip.revoked_at.is_(None),
+            )
+            .values(first_downloaded_at=func.coalesce(RequestClip.first_downloaded_at, now))
+            .returning(RequestClip.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    usable = [r for r in usable if r[0].id in claimed]
     if not usable:
         raise Conflict("no shared clip of this request is available to export")
     clips = [
@@ -263,7 +279,8 @@ def _request_record(session: Session, request: PoliceRequest) -> dict[str, Any]:
         "agency": agency.name if agency else "",
         "officer": officer.name if officer else "",
         "incident_type": request.incident_type,
-        "case_number": request.case_number,
+        "case_number": request.case_number_typed,
+        "case_number_canonical": request.case_number,
         "reason": request.reason,
         "area": request.area,
         "start_time": request.start_time,

@@ -11,16 +11,16 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from doorstep.errors import Conflict, DoorstepError
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.models import User
 from doorstep.hub.models_requests import IncidentType
-from doorstep.hub.responses import evidence_response, shared_clip_response
+from doorstep.hub.responses import evidence_response, shared_clip_response, shared_snapshot_response
 from doorstep.hub.schemas_requests import DisclosureCreate, RequestCreate
-from doorstep.hub.services import disclosures, evidence, requests
+from doorstep.hub.services import disclosures, requests
 from doorstep.web.forms import FormErrors, FormFields, domain_error_as_form, parse_form
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, web_roles
@@ -167,14 +167,7 @@ def shared_snapshot(
     request_id: EntityId, event_id: EntityId, officer: Officer, session: SessionDep, hub: HubDep
 ) -> Response:
     """The player's poster: shown without fetching the clip, so opening the page is not access."""
-    event, path = evidence.open_snapshot(hub, session, officer, request_id, event_id, utcnow())
-    return FileResponse(
-        path,
-        media_type="image/jpeg",
-        filename=f"{event.id}.jpg",
-        content_disposition_type="inline",
-        headers={"Cache-Control": "no-store"},
-    )
+    return shared_snapshot_response(hub, session, officer, request_id, event_id)
 
 
 @router.post("/requests/{request_id}/evidence", dependencies=[CSRF])
