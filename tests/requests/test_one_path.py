@@ -503,3 +503,36 @@ def test_a_state_change_is_the_same_through_the_api_and_the_page(
     assert _actions_since(world, before) == change.actions, "through the page"
 
     assert change.state(world, a) == change.state(world, b)
+
+
+@pytest.mark.parametrize(
+    "agent_config",
+    [
+        {"zones": [[[0, 0], [1, 0]]]},  # two points are no polygon
+        {"masks": [[[0, 0], [2, 0], [0, 1]]]},  # outside the picture
+        {"webhook_urls": ["ftp://example.org/hook"]},
+        {"webhook_secret": "chosen-by-the-client"},  # the hub makes it
+        {"anything": "else"},
+    ],
+)
+def test_the_api_validates_agent_settings_as_the_page_does(
+    world: World, agent_config: dict[str, Any]
+) -> None:
+    """Issue 10 B: PATCH accepted any agent_config dict; the camera page checked it."""
+    ann = world.owner("ann", east_m=20)
+    path = f"/api/v1/cameras/{ann.cameras[0]['id']}"
+    reply = world.client.patch(path, json={"agent_config": agent_config}, headers=bearer(ann.token))
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["field"].startswith("agent_config")
+
+
+def test_webhooks_set_through_the_api_get_a_secret_to_sign_with(world: World) -> None:
+    ann = world.owner("ann", east_m=20)
+    path = f"/api/v1/cameras/{ann.cameras[0]['id']}"
+    body = {"agent_config": {"webhook_urls": [WEBHOOK]}}
+    config = world.client.patch(path, json=body, headers=bearer(ann.token)).json()["agent_config"]
+    assert config["webhook_urls"] == [WEBHOOK] and len(config["webhook_secret"]) >= 32
+    zones = {"agent_config": {"zones": [[[0, 0], [1, 0], [1, 1]]]}}
+    again = world.client.patch(path, json=zones, headers=bearer(ann.token)).json()["agent_config"]
+    assert again["webhook_secret"] == config["webhook_secret"]  # kept, not remade
+    assert again["webhook_urls"] == [WEBHOOK]  # settings not sent are left as they were
