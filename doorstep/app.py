@@ -18,14 +18,18 @@ from doorstep import __version__
 from doorstep.config import Settings
 from doorstep.hub.api import include_api
 from doorstep.hub.context import Hub, build_hub
+from doorstep.hub.db import session_scope
 from doorstep.hub.errors_http import install_error_handlers
 from doorstep.hub.jobs import retention_loop
+from doorstep.hub.services import tlog
 from doorstep.web.app import html_error, install_web
 
 
 def create_app(settings: Settings | None = None, hub: Hub | None = None) -> FastAPI:
     """Build the app; the hub (database, storage) opens here, migrations included."""
     hub = hub or build_hub(settings or Settings())
+    with session_scope(hub.sessions) as session:
+        tlog.ensure_checkpoint(session, hub.log_key)  # a log a migration converted is signed
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

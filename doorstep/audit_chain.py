@@ -54,10 +54,16 @@ class AuditEntry:
     details: Mapping[str, Any] = field(default_factory=dict)
     prev_hash: str = GENESIS
     hash: str = ""
+    salt: str = ""  # hex; the leaf commits to it (see leaf_data); empty before the tree
+
+    @property
+    def index(self) -> int:
+        """The entry's leaf number in the log's Merkle tree (seq counts from 1)."""
+        return self.seq - 1
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (used in evidence bundles and the API)."""
-        return {
+        """JSON-ready form (used in evidence bundles, receipts and the API)."""
+        row = {
             "seq": self.seq,
             "time": format_time(self.time),
             "actor": self.actor,
@@ -67,6 +73,9 @@ class AuditEntry:
             "prev_hash": self.prev_hash,
             "hash": self.hash,
         }
+        if self.salt:
+            row["salt"] = self.salt
+        return row
 
     @classmethod
     def from_dict(cls, row: Mapping[str, Any]) -> AuditEntry:
@@ -83,6 +92,7 @@ class AuditEntry:
             details=dict(row.get("details") or {}),
             prev_hash=str(row["prev_hash"]),
             hash=str(row["hash"]),
+            salt=str(row.get("salt") or ""),
         )
 
 
@@ -122,6 +132,26 @@ def row_payload(entry: AuditEntry) -> bytes:
             "action": entry.action,
             "subject": entry.subject,
             "details": entry.details,
+        }
+    )
+
+
+def leaf_data(entry: AuditEntry) -> bytes:
+    """The bytes leaf ``entry.index`` of the log's Merkle tree hashes (RFC 9162 leaf input).
+
+    Canonical JSON of the entry's fields, its index and its secret salt. The leaf hash
+    is public; without the salt nobody can confirm a guessed entry (``login:<email>``)
+    by hashing it.
+    """
+    return canonical_json(
+        {
+            "index": entry.index,
+            "time": format_time(entry.time),
+            "actor": entry.actor,
+            "action": entry.action,
+            "subject": entry.subject,
+            "details": entry.details,
+            "salt": entry.salt,
         }
     )
 

@@ -96,8 +96,12 @@ class Settings(BaseSettings):
     requests_per_case: int = Field(
         2, ge=1, description="Most requests one agency may make for one case number."
     )
-    audit_checkpoint_every: int = Field(
-        50, ge=1, description="Sign a checkpoint of the audit chain head every N rows."
+    log_origin: str = Field(
+        "",
+        pattern=r"^[^\s+]*$",
+        max_length=200,
+        description="The audit log's origin line in its signed checkpoints (no spaces); "
+        "empty: doorstep.hub/<first 16 hex of the hub key's fingerprint>.",
     )
 
     map_tile_url: str = Field(

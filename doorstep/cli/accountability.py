@@ -61,17 +61,43 @@ def audit() -> None:
     "--key",
     "key_path",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The hub's public key (PEM) to check signed checkpoints "
-    "[default: the key in the data dir].",
+    help="The hub's public key (PEM) that signs checkpoints [default: the key in the data dir].",
 )
-def audit_verify(data_dir: Path | None, database_url: str | None, key_path: Path | None) -> None:
-    """Recompute the chain; exit 1 naming the first bad row if any was edited, removed or moved.
+@click.option(
+    "--checkpoint",
+    "checkpoint_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A signed checkpoint kept outside the database (a receipt's, a witness's, "
+    "GET /api/v1/log/checkpoint saved earlier). Repeatable.",
+)
+@click.option(
+    "--witness-state",
+    "witness_dirs",
+    multiple=True,
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="A witness's state folder: its last verified checkpoint is an anchor. Repeatable.",
+)
+def audit_verify(
+    data_dir: Path | None,
+    database_url: str | None,
+    key_path: Path | None,
+    checkpoint_files: tuple[Path, ...],
+    witness_dirs: tuple[Path, ...],
+) -> None:
+    """Rebuild the log's Merkle tree from its entries and compare it with every anchor.
 
-    Reads the database without writing to it; a missing database or an empty log is an error.
+    Anchors: the leaf hashes and head stored beside the entries, the signed checkpoints
+    in the database and those given from outside it. Reads the database without
+    writing to it. Exit 0: the log verifies; 1: it does not (the first bad index is
+    named), or the database is missing or empty; 2: bad usage or an outside checkpoint
+    that is not signed by the hub's key.
     """
     from doorstep.errors import NotFound
     from doorstep.hub.db import describe_url, session_scope
-    from doorstep.hub.services.audit import entries, verify_database
+    from doorstep.hub.services.audit import entries
+    from doorstep.hub.services.log_verify import Anchor, read_anchor, verify_log
+    from doorstep.signed_note import NoteError
     from doorstep.signing import Ed25519PublicKey, load_or_create_private_key, load_public_key
 
     settings, sessions = _read_database(data_dir, database_url)
@@ -84,33 +110,54 @@ def audit_verify(data_dir: Path | None, database_url: str | None, key_path: Path
         public_key = load_public_key(key_path)
     elif settings.signing_key_path.exists():
         public_key = load_or_create_private_key(settings.signing_key_path).public_key()
-    else:
-        click.echo("warning: no hub key found; signed checkpoints are not checked", err=True)
+    sources = [*checkpoint_files, *(d / WITNESS_CHECKPOINT for d in witness_dirs)]
+    if sources and public_key is None:
+        raise click.UsageError("checkpoints from outside need the hub's public key: --key")
+    if public_key is None:
+        click.echo("warning: no hub key found; signatures are not checked", err=True)
+    anchors: list[Anchor] = []
+    for source in sources:
+        try:
+            anchors.append(read_anchor(source.read_bytes(), public_key, str(source)))  # type: ignore[arg-type]
+        except (OSError, NoteError) as exc:
+            raise click.UsageError(f"{source}: {exc}") from None
     with session_scope(sessions) as session:
-        result = verify_database(session, public_key)
-    if not result.ok:
-        click.echo(f"audit chain broken at row {result.first_bad_seq}: {result.reason}")
+        verdict = verify_log(session, public_key, anchors)
+    if not verdict.ok:
+        where = "" if verdict.first_bad_index is None else f" at index {verdict.first_bad_index}"
+        click.echo(f"FAILED{where}: {verdict.reason}")
+        for problem in verdict.problems[1:]:
+            click.echo(f"  also: {problem}")
         sys.exit(1)
-    click.echo(f"OK: {result.count} rows, head {result.head_hash}")
+    click.echo(
+        f"OK: {verdict.size} entries, root {verdict.root.hex()}, "
+        f"{verdict.outside_anchors} checkpoint(s) from outside agree"
+    )
+
+
+WITNESS_CHECKPOINT = "checkpoint"  # the file in a witness's state folder (docs/audit-log.md)
 
 
 @audit.command("checkpoint")
 @data_dir_option
 @database_url_option
 def audit_checkpoint(data_dir: Path | None, database_url: str | None) -> None:
-    """Sign the current head of the chain with the hub's key."""
+    """Sign the log's head if it has no checkpoint yet (every append signs one itself)."""
+    from doorstep.hub.context import LogKey
     from doorstep.hub.db import session_scope
-    from doorstep.hub.services.audit import write_checkpoint
+    from doorstep.hub.services import tlog
     from doorstep.signing import load_or_create_private_key
 
     settings, sessions = _open_database(data_dir, database_url)
-    key = load_or_create_private_key(settings.signing_key_path)
+    key = LogKey.for_key(load_or_create_private_key(settings.signing_key_path), settings.log_origin)
     with session_scope(sessions) as session:
-        checkpoint = write_checkpoint(session, key)
+        checkpoint = tlog.ensure_checkpoint(session, key)
         if checkpoint is None:
-            click.echo("nothing to sign: the log is empty or its head is signed already")
+            checkpoint = tlog.latest(session)
+            click.echo(f"the head is signed already: size {checkpoint.size}")
         else:
-            click.echo(f"signed checkpoint at row {checkpoint.seq}: {checkpoint.head_hash}")
+            click.echo(f"signed a checkpoint of size {checkpoint.size}")
+        click.echo(checkpoint.note, nl=False)
 
 
 @click.group()

@@ -13,6 +13,7 @@ from doorstep.hub.routes import (
     health,
     inbox,
     ingest,
+    log,
     requests,
     transparency,
     users,
@@ -30,6 +31,7 @@ API_ROUTES = (
     inbox,
     disclosures,
     audit,
+    log,
     transparency,
 )
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from doorstep import signed_note
 from doorstep.config import Settings
 from doorstep.hub.db import make_engine, make_session_factory
 from doorstep.hub.live import LiveFeed, attach
@@ -16,9 +17,26 @@ from doorstep.hub.migrate import upgrade
 from doorstep.hub.ratelimit import LoginRateLimiter
 from doorstep.hub.storage import open_storage
 from doorstep.hub.storage_base import BlobStorage
-from doorstep.signing import Ed25519PrivateKey, load_or_create_private_key
+from doorstep.signing import Ed25519PrivateKey, key_fingerprint, load_or_create_private_key
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LogKey:
+    """The hub's log identity: the checkpoint origin (also the note's key name) and key."""
+
+    origin: str
+    key: Ed25519PrivateKey
+
+    @classmethod
+    def for_key(cls, key: Ed25519PrivateKey, origin: str = "") -> LogKey:
+        """The origin given, or one derived from the key so two hubs never share one."""
+        return cls(origin or f"doorstep.hub/{key_fingerprint(key)[:16]}", key)
+
+    def vkey(self) -> str:
+        """The verifier key others pin: ``origin+keyid+base64(0x01 || public key)``."""
+        return signed_note.vkey(self.origin, self.key.public_key())
 
 
 @dataclass
@@ -29,6 +47,7 @@ class Hub:
     storage: BlobStorage
     login_limiter: LoginRateLimiter
     signing_key: Ed25519PrivateKey
+    log_key: LogKey
     live: LiveFeed = field(default_factory=LiveFeed)
     extras: dict[str, object] = field(default_factory=dict)
 
@@ -49,6 +68,7 @@ def build_hub(settings: Settings, *, migrate: bool = True) -> Hub:
     if leftovers:
         log.warning("removed %d partial uploads left by an interrupted run", leftovers)
     sessions = make_session_factory(engine)
+    key = load_or_create_private_key(settings.signing_key_path)
     live = LiveFeed()
     attach(live, sessions)
     return Hub(
@@ -58,5 +78,6 @@ def build_hub(settings: Settings, *, migrate: bool = True) -> Hub:
         live=live,
         storage=storage,
         login_limiter=LoginRateLimiter(settings.login_attempts, settings.login_window_seconds),
-        signing_key=load_or_create_private_key(settings.signing_key_path),
+        signing_key=key,
+        log_key=LogKey.for_key(key, settings.log_origin),
     )

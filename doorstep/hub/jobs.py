@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def run_retention(hub: Hub) -> None:
     with session_scope(hub.sessions) as session:
-        purge_expired(session, hub.storage, utcnow())
+        purge_expired(session, hub.storage, hub.log_key, utcnow())
 
 
 async def retention_loop(hub: Hub) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     Float,
@@ -168,16 +169,23 @@ class AuditRow(Base):
     details: Mapped[str] = mapped_column(Text)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # the entry's secret salt (hex), so its public leaf hash reveals nothing guessable,
+    # and that leaf hash (hex): leaf number seq - 1 of the Merkle tree
+    salt: Mapped[str] = mapped_column(String(64))
+    leaf_hash: Mapped[str] = mapped_column(String(64))
 
 
 class AuditHead(Base):
-    """The chain's last seq and hash; the lock that serialises appends."""
+    """The log's last seq and chain hash, its tree size and root; the lock that serialises
+    appends."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    root: Mapped[str] = mapped_column(String(64), default="")
 
 
 class AuditCheckpoint(Base):

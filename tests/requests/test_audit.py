@@ -14,7 +14,8 @@ from doorstep.cli.main import cli
 from doorstep.config import Settings
 from doorstep.hub.db import session_scope
 from doorstep.hub.models_requests import AuditRow
-from doorstep.hub.services.audit import record, verify_database
+from doorstep.hub.services.audit import record
+from doorstep.hub.services.log_verify import verify_database
 from tests.requests.conftest import World, audit_rows, bearer, hub_of, one_shares_one_declines
 
 
@@ -54,7 +55,7 @@ def test_real_history_verifies_and_every_action_is_logged(
     code, output = _verify(hub_settings)
     assert code == 0, output
     rows = audit_rows(world.client, world.auditor)
-    assert output.startswith(f"OK: {len(rows)} rows, head {rows[-1]['hash']}")
+    assert output.startswith(f"OK: {len(rows)} entries, root ")
     actions = {r["action"] for r in rows}
     assert {
         "login",
@@ -74,10 +75,10 @@ def test_tampering_is_named(world: World, hub_settings: Settings, tamper: str) -
     target = rows[len(rows) // 2]["seq"]
     if tamper == "edit":
         _sql(world.client, f"UPDATE audit_log SET actor = actor || 'x' WHERE seq = {target}")
-        expected = f"audit chain broken at row {target}: seq {target}: hash does not match"
+        expected = f"FAILED at index {target - 1}: entry {target - 1} no longer matches its leaf"
     elif tamper == "delete":
         _sql(world.client, f"DELETE FROM audit_log WHERE seq = {target}")
-        expected = f"audit chain broken at row {target + 1}: seq {target + 1} follows {target - 1}"
+        expected = f"FAILED at index {target - 1}: entry {target - 1} is missing"
     else:
         _sql(
             world.client,
@@ -85,13 +86,13 @@ def test_tampering_is_named(world: World, hub_settings: Settings, tamper: str) -
             f"UPDATE audit_log SET seq = {target} WHERE seq = {target + 1}",
             f"UPDATE audit_log SET seq = {target + 1} WHERE seq = -1",
         )
-        expected = f"audit chain broken at row {target}:"
+        expected = f"FAILED at index {target - 1}:"
     code, output = _verify(hub_settings)
     assert code == 1
     assert output.startswith(expected), output
 
 
-def test_signed_checkpoint_catches_a_rewritten_tail(world: World, hub_settings: Settings) -> None:
+def test_signed_checkpoints_catch_a_truncated_tail(world: World, hub_settings: Settings) -> None:
     _history(world)
     result = CliRunner().invoke(
         cli,
@@ -104,15 +105,15 @@ def test_signed_checkpoint_catches_a_rewritten_tail(world: World, hub_settings: 
             hub_settings.resolved_database_url,
         ],
     )
-    assert result.exit_code == 0 and "signed checkpoint at row" in result.output
+    assert result.exit_code == 0 and "the head is signed already" in result.output
     last = audit_rows(world.client, world.auditor)[-1]["seq"]
     _sql(
         world.client,
         f"DELETE FROM audit_log WHERE seq = {last}",
-        f"UPDATE audit_head SET seq = {last - 1}",
+        f"UPDATE audit_head SET seq = {last - 1}, size = {last - 1}",
     )
     code, output = _verify(hub_settings)
-    assert code == 1 and "signed checkpoint" in output
+    assert code == 1 and f"truncated from index {last - 1}" in output, output
 
 
 def test_nobody_writes_the_log_through_the_api(world: World) -> None:
@@ -140,7 +141,7 @@ def test_concurrent_appends_keep_one_chain(client: TestClient) -> None:
         start.wait()
         for i in range(appends):
             with session_scope(sessions) as session:
-                record(session, None, "test.concurrent", f"writer-{n}-{i}")
+                record(session, hub_of(client).log_key, None, "test.concurrent", f"writer-{n}-{i}")
 
     with ThreadPoolExecutor(writers) as pool:
         for future in [pool.submit(write, n) for n in range(writers)]:

@@ -44,20 +44,20 @@ def test_shared_clip_is_held_until_access_expires(client: TestClient) -> None:
         total = session.query(Event).count()
 
     with session_scope(hub.sessions) as session:  # every clip is past its 30 days
-        purge_expired(session, hub.storage, now + timedelta(days=31))
+        purge_expired(session, hub.storage, hub.log_key, now + timedelta(days=31))
         assert [e.id for e in session.scalars(select(Event))] == [first.id]
         assert session.scalar(select(AuditRow).where(AuditRow.action == "retention.delete"))
     assert total > 1
 
     with session_scope(hub.sessions) as session:  # the officer's access has expired
-        purge_expired(session, hub.storage, now + timedelta(days=91))
+        purge_expired(session, hub.storage, hub.log_key, now + timedelta(days=91))
         assert session.query(Event).count() == 0
 
 
 def _purge(world: World, at: datetime) -> None:
     hub = hub_of(world.client)
     with session_scope(hub.sessions) as session:
-        purge_expired(session, hub.storage, at)
+        purge_expired(session, hub.storage, hub.log_key, at)
 
 
 def _event_ids(world: World) -> set[str]:

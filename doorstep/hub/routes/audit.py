@@ -14,7 +14,7 @@ from doorstep.hub.deps import HubDep, SessionDep, require_roles
 from doorstep.hub.models import Role, User
 from doorstep.hub.schemas import MAX_INT
 from doorstep.hub.schemas_requests import AuditRowPublic, AuditVerdict, CheckpointPublic
-from doorstep.hub.services import audit
+from doorstep.hub.services import audit, log_verify
 from doorstep.signing import public_key_pem
 
 router = APIRouter(tags=["audit"])
@@ -42,7 +42,7 @@ def read_checkpoints(_auditor: Auditor, session: SessionDep) -> list[CheckpointP
 @router.get("/audit/verify", response_model=AuditVerdict)
 def verify(_auditor: Auditor, session: SessionDep, hub: HubDep) -> AuditVerdict:
     """The hub's own verdict on its chain (an independent verifier re-reads /audit)."""
-    result = audit.verify_database(session, hub.signing_key.public_key())
+    result = log_verify.verify_database(session, hub.signing_key.public_key())
     return AuditVerdict(**result.__dict__)
 
 

@@ -12,28 +12,30 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from doorstep import merkle
 from doorstep.audit_chain import (
     AuditEntry,
-    VerifyResult,
     canonical_json,
     format_time,
+    leaf_data,
     next_entry,
     sign_checkpoint,
-    verify_chain,
-    verify_checkpoint,
 )
-from doorstep.hub.context import Hub
+from doorstep.hub.context import Hub, LogKey
 from doorstep.hub.db import utcnow
 from doorstep.hub.models import User
 from doorstep.hub.models_requests import AuditCheckpoint, AuditHead, AuditRow, PoliceRequest
-from doorstep.signing import Ed25519PrivateKey, Ed25519PublicKey
+from doorstep.hub.services import tlog
+from doorstep.signing import Ed25519PrivateKey
 
 SYSTEM = "system"
 SUBJECT_LENGTH = 120  # AuditRow.subject's column
@@ -55,16 +57,20 @@ def fit_subject(subject: str) -> str:
 
 def record(
     session: Session,
+    log_key: LogKey,
     actor: str | User | None,
     action: str,
     subject: str,
     details: Mapping[str, Any] | None = None,
     *,
     now: datetime | None = None,
-    signing_key: Ed25519PrivateKey | None = None,
-    checkpoint_every: int = 0,
 ) -> AuditEntry:
-    """Append one row after the current head; sign a checkpoint every N rows if a key is given."""
+    """Append one entry after the current head and sign a checkpoint of the new tree.
+
+    The entry is a row of the hash chain (kept: evidence bundles made before the tree
+    carry chain rows) and, with a fresh secret salt, leaf number ``seq - 1`` of the
+    Merkle tree. Every append is signed, whatever the action.
+    """
     actor_text = actor if isinstance(actor, str) else actor_of(actor)
     subject = fit_subject(subject)
     # Lock the head before reading it. An UPDATE locks the row on PostgreSQL and takes
@@ -77,14 +83,19 @@ def record(
     head = None
     if head_row.seq:
         head = AuditEntry(head_row.seq, utcnow(), "", "", "", {}, hash=head_row.hash)
-    entry = next_entry(
+    when = now or utcnow()
+    chained = next_entry(
         head,
-        time=now or utcnow(),
+        time=when,
         actor=actor_text,
         action=action,
         subject=subject,
         details=dict(details or {}),
     )
+    entry = replace(chained, salt=os.urandom(32).hex())
+    if entry.index != head_row.size:
+        raise RuntimeError(f"the log's head is inconsistent: seq {entry.seq}, size {head_row.size}")
+    leaf = merkle.leaf_hash(leaf_data(entry))
     session.add(
         AuditRow(
             seq=entry.seq,
@@ -95,12 +106,12 @@ def record(
             details=canonical_json(entry.details).decode("utf-8"),
             prev_hash=entry.prev_hash,
             hash=entry.hash,
+            salt=entry.salt,
+            leaf_hash=leaf.hex(),
         )
     )
     head_row.seq, head_row.hash = entry.seq, entry.hash
-    session.flush()
-    if signing_key is not None and checkpoint_every and entry.seq % checkpoint_every == 0:
-        write_checkpoint(session, signing_key, entry.seq, entry.hash, entry.time)
+    tlog.append(session, log_key, head_row, leaf, when)
     return entry
 
 
@@ -118,18 +129,9 @@ def log_action(
     details: Mapping[str, Any],
     now: datetime,
 ) -> AuditEntry:
-    """Record an action in the caller's transaction, with the hub's key, so checkpoints are
-    signed as the log grows: what every state change calls, whichever path it came by."""
-    return record(
-        session,
-        actor,
-        action,
-        subject,
-        details,
-        now=now,
-        signing_key=hub.signing_key,
-        checkpoint_every=hub.settings.audit_checkpoint_every,
-    )
+    """Record an action in the caller's transaction, signed with the hub's log key: what
+    every state change calls, whichever path it came by."""
+    return record(session, hub.log_key, actor, action, subject, details, now=now)
 
 
 def write_checkpoint(
@@ -164,6 +166,7 @@ def to_entry(row: AuditRow) -> AuditEntry:
         details=json.loads(row.details),
         prev_hash=row.prev_hash,
         hash=row.hash,
+        salt=row.salt,
     )
 
 
@@ -205,15 +208,3 @@ def checkpoints(session: Session) -> list[dict[str, Any]]:
         {"seq": c.seq, "head_hash": c.head_hash, "time": c.time, "signature": c.signature}
         for c in rows
     ]
-
-
-def verify_database(session: Session, public_key: Ed25519PublicKey | None) -> VerifyResult:
-    """Recompute the whole chain; checkpoints pin it when the hub's public key is known."""
-    pinned: list[dict[str, Any]] = []
-    if public_key is not None:
-        for checkpoint in checkpoints(session):
-            if not verify_checkpoint(public_key, checkpoint):
-                reason = "its signed checkpoint is not signed by the hub's key (checkpoint edited)"
-                return VerifyResult(False, 0, "", checkpoint["seq"], reason)
-            pinned.append(checkpoint)
-    return verify_chain(iter_entries(session), checkpoints=pinned)

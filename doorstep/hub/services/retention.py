@@ -23,6 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from doorstep.hub.context import LogKey
 from doorstep.hub.models import Camera, Event
 from doorstep.hub.models_requests import (
     Decision,
@@ -85,7 +86,9 @@ def hold_ends(session: Session, event_ids: list[str], now: datetime) -> datetime
     return session.scalar(select(func.max(held.c[1])))
 
 
-def purge_expired(session: Session, storage: BlobStorage, now: datetime) -> list[PurgedCamera]:
+def purge_expired(
+    session: Session, storage: BlobStorage, log_key: LogKey, now: datetime
+) -> list[PurgedCamera]:
     """Delete what each camera no longer keeps; one summary per camera touched."""
     purged: list[PurgedCamera] = []
     for camera in list(session.scalars(select(Camera))):
@@ -102,6 +105,7 @@ def purge_expired(session: Session, storage: BlobStorage, now: datetime) -> list
             purged.append(PurgedCamera(camera.id, len(expired), blobs, cutoff))
             audit.record(
                 session,
+                log_key,
                 audit.SYSTEM,
                 "retention.delete",
                 f"camera:{camera.id}",

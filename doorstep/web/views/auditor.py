@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from doorstep.hub.deps import HubDep, SessionDep
 from doorstep.hub.models import User
 from doorstep.hub.schemas import MAX_INT
-from doorstep.hub.services import audit
+from doorstep.hub.services import audit, log_verify
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, web_roles
 
@@ -53,7 +53,7 @@ def audit_page(
 @router.post("/audit/verify", dependencies=[CSRF])
 def verify_chain(request: Request, auditor: Auditor, session: SessionDep, hub: HubDep) -> Response:
     """Recompute every hash and check the signed checkpoints, then show the verdict."""
-    result = audit.verify_database(session, hub.signing_key.public_key())
+    result = log_verify.verify_database(session, hub.signing_key.public_key())
     context = log_context(session, 0, None, None)
     context["verdict"] = result
     return render(request, "audit.html", context, user=auditor, public_keys=("verdict",))
