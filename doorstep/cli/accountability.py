@@ -102,9 +102,10 @@ def audit_verify(
 
     settings, sessions = _read_database(data_dir, database_url)
     with session_scope(sessions) as session:
-        if not entries(session, after_seq=0, limit=1):
-            where = describe_url(settings.resolved_database_url)
-            raise NotFound(f"the audit log at {where} is empty: there is nothing to verify")
+        empty = not entries(session, after_seq=0, limit=1)
+    if empty and not (checkpoint_files or witness_dirs):
+        where = describe_url(settings.resolved_database_url)
+        raise NotFound(f"the audit log at {where} is empty: there is nothing to verify")
     public_key: Ed25519PublicKey | None = None
     if key_path is not None:
         public_key = load_public_key(key_path)

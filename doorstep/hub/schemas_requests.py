@@ -157,6 +157,9 @@ class AuditRowPublic(BaseModel):
     details: dict[str, Any]
     prev_hash: str
     hash: str
+    salt: str = Field(
+        "", description="The entry's secret salt: with it, its public leaf hash can be checked."
+    )
 
 
 class CheckpointPublic(BaseModel):
