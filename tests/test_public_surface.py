@@ -26,7 +26,18 @@ def test_every_route_is_documented_and_every_documented_route_exists(tmp_path: P
 
 def test_cli_commands() -> None:
     commands = set(cli.commands)  # type: ignore[attr-defined]
-    assert commands == {"serve", "demo", "db", "user", "agent", "audit", "evidence", "report"}
+    assert commands == {
+        "serve",
+        "demo",
+        "db",
+        "user",
+        "agent",
+        "audit",
+        "evidence",
+        "report",
+        "witness",
+        "log",
+    }
     for name in commands:
         result = CliRunner().invoke(cli, [name, "--help"])
         assert result.exit_code == 0 and "Usage:" in result.output, name

@@ -14,6 +14,8 @@ from doorstep.cli.accountability import audit, evidence, report
 from doorstep.cli.agent import agent
 from doorstep.cli.demo import demo
 from doorstep.cli.hub import DATABASE_META_KEY, db, serve, user
+from doorstep.cli.log import log
+from doorstep.cli.witness import witness
 from doorstep.errors import DoorstepError
 
 
@@ -85,4 +87,6 @@ cli.add_command(agent)
 cli.add_command(audit)
 cli.add_command(evidence)
 cli.add_command(report)
+cli.add_command(witness)
+cli.add_command(log)
 cli.add_command(demo)

@@ -17,6 +17,7 @@ from doorstep.hub.routes import (
     requests,
     transparency,
     users,
+    witnesses,
 )
 
 API_PREFIX = "/api/v1"
@@ -32,6 +33,7 @@ API_ROUTES = (
     disclosures,
     audit,
     log,
+    witnesses,
     transparency,
 )
 

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 from markupsafe import Markup
 
 from doorstep.hub.deps import SessionDep
-from doorstep.hub.services import transparency
+from doorstep.hub.services import transparency, witnesses
 from doorstep.web.charts import grouped_bars
 from doorstep.web.render import render
 from doorstep.web.session import MaybeUser
@@ -36,6 +36,7 @@ def transparency_page(request: Request, user: MaybeUser, session: SessionDep) ->
         for group, members in groupby(transparency.SUMMARY_COLUMNS, key=lambda c: c[2])
     ]
     context = {
+        "log": witnesses.log_status(session),
         "summary": summary,
         "requests": report["requests"],
         "columns": columns,
@@ -55,5 +56,5 @@ def transparency_page(request: Request, user: MaybeUser, session: SessionDep) ->
         ),
     }
     return render(
-        request, "transparency.html", context, user=user, public_keys=("summary", "requests")
+        request, "transparency.html", context, user=user, public_keys=("summary", "requests", "log")
     )
