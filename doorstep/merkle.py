@@ -298,21 +298,35 @@ class StreamingRoot:
 
     Keeps only the roots of the perfect subtrees that the size's binary digits name
     (a "compact range"): rebuilding the root of a million-entry log to compare with a
-    signed checkpoint never holds the million hashes.
+    signed checkpoint never holds the million hashes. The hub keeps the compact range
+    of its log beside the head and resumes from it, so an append reads no tree node.
     """
 
-    def __init__(self) -> None:
-        self._stack: list[bytes] = []
-        self._size = 0
+    def __init__(self, size: int = 0, compact: Sequence[bytes] = ()) -> None:
+        if size < 0 or len(compact) != bin(size).count("1"):
+            raise ValueError(f"a tree of {size} leaves has {bin(size).count('1')} compact roots")
+        self._stack: list[bytes] = list(compact)
+        self._size = size
 
-    def append(self, leaf: bytes) -> None:
-        """Add a leaf hash as the next leaf."""
+    def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a leaf hash as the next leaf; returns the perfect nodes it completes,
+        ``(level, index, hash)`` from the leaf up (what a store of nodes must write)."""
         stack, h, n = self._stack, leaf, self._size
+        completed = [(0, n, h)]
+        level = 0
         while n & 1:
             h = node_hash(stack.pop(), h)
             n >>= 1
+            level += 1
+            completed.append((level, n, h))
         stack.append(h)
         self._size += 1
+        return completed
+
+    @property
+    def compact(self) -> list[bytes]:
+        """The perfect subtree roots covering the leaves, largest (leftmost) first."""
+        return list(self._stack)
 
     @property
     def size(self) -> int:

@@ -186,6 +186,9 @@ class AuditHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger, default=0)
     root: Mapped[str] = mapped_column(String(64), default="")
+    # the tree's compact range: JSON list of the hex roots of the perfect subtrees that
+    # cover it, largest first; an append merges into it without reading any node
+    compact: Mapped[str] = mapped_column(Text, default="[]")
 
 
 class AuditCheckpoint(Base):

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from doorstep import merkle
@@ -96,8 +96,8 @@ def record(
     if entry.index != head_row.size:
         raise RuntimeError(f"the log's head is inconsistent: seq {entry.seq}, size {head_row.size}")
     leaf = merkle.leaf_hash(leaf_data(entry))
-    session.add(
-        AuditRow(
+    session.connection().execute(
+        insert(AuditRow).values(
             seq=entry.seq,
             time=format_time(entry.time),
             actor=entry.actor,

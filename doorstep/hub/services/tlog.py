@@ -11,11 +11,12 @@ round trip.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.orm import Session
 
 from doorstep import merkle, signed_note
@@ -66,37 +67,35 @@ def with_stored_nodes(
     return compute(stored)
 
 
-def append(
-    session: Session, log_key: LogKey, head: AuditHead, leaf: bytes, now: datetime
-) -> LogCheckpoint:
+def append(session: Session, log_key: LogKey, head: AuditHead, leaf: bytes, now: datetime) -> None:
     """Add leaf number ``head.size``, store the subtrees it completes, sign the new tree.
 
-    The caller holds the head's lock (``audit.record``) and commits with its action.
+    The head keeps the tree's compact range (the perfect subtree roots that cover it),
+    so an append reads no node: it merges in memory, writes the completed nodes and the
+    signed checkpoint, and moves the head. The caller holds the head's lock
+    (``audit.record``) and commits with its action.
     """
-    created = with_stored_nodes(
-        session, lambda perfect: merkle.new_perfect_nodes(head.size, leaf, perfect)
+    compact = [bytes.fromhex(h) for h in json.loads(head.compact or "[]")]
+    tree = merkle.StreamingRoot(head.size, compact)
+    created = tree.append(leaf)
+    session.connection().execute(  # Core, not the ORM: an append is on every request's path
+        insert(TreeNode),
+        [{"level": lv, "idx": ix, "hash": digest.hex()} for lv, ix, digest in created],
     )
-    session.add_all(TreeNode(level=lv, idx=ix, hash=digest.hex()) for lv, ix, digest in created)
-    size = head.size + 1
-    extra = {(lv, ix): digest for lv, ix, digest in created}
-    root = with_stored_nodes(session, lambda perfect: merkle.root_hash(size, perfect), extra)
-    head.size, head.root = size, root.hex()
-    return _sign(session, log_key, size, root, now)
+    root = tree.root()
+    head.size, head.root = tree.size, root.hex()
+    head.compact = json.dumps([h.hex() for h in tree.compact])
+    _sign(session, log_key, tree.size, root, now)
 
 
-def _sign(
-    session: Session, log_key: LogKey, size: int, root: bytes, now: datetime
-) -> LogCheckpoint:
+def _sign(session: Session, log_key: LogKey, size: int, root: bytes, now: datetime) -> str:
+    """Sign the tree of ``size`` leaves and store the note; returns the note."""
     body = signed_note.Checkpoint(origin=log_key.origin, size=size, root=root).body()
-    checkpoint = LogCheckpoint(
-        size=size,
-        root=root.hex(),
-        note=signed_note.sign_note(body, log_key.origin, log_key.key),
-        created_at=now,
+    note = signed_note.sign_note(body, log_key.origin, log_key.key)
+    session.connection().execute(
+        insert(LogCheckpoint).values(size=size, root=root.hex(), note=note, created_at=now)
     )
-    session.add(checkpoint)
-    session.flush()
-    return checkpoint
+    return note
 
 
 def ensure_checkpoint(session: Session, log_key: LogKey) -> LogCheckpoint | None:
@@ -106,7 +105,8 @@ def ensure_checkpoint(session: Session, log_key: LogKey) -> LogCheckpoint | None
     if head is None or session.get(LogCheckpoint, head.size) is not None:
         return None
     root = bytes.fromhex(head.root) if head.root else merkle.EMPTY_ROOT
-    return _sign(session, log_key, head.size, root, utcnow())
+    _sign(session, log_key, head.size, root, utcnow())
+    return session.get(LogCheckpoint, head.size)
 
 
 def latest(session: Session) -> LogCheckpoint:

@@ -38,6 +38,7 @@ def upgrade() -> None:
     with op.batch_alter_table("audit_head") as batch_op:
         batch_op.add_column(sa.Column("size", sa.BigInteger(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("root", sa.String(64), nullable=False, server_default=""))
+        batch_op.add_column(sa.Column("compact", sa.Text(), nullable=False, server_default="[]"))
     op.create_table(
         "audit_tree_nodes",
         sa.Column("level", sa.Integer(), autoincrement=False, nullable=False),
@@ -79,6 +80,7 @@ def upgrade() -> None:
         ("audit_log", "leaf_hash"),
         ("audit_head", "size"),
         ("audit_head", "root"),
+        ("audit_head", "compact"),
     ):
         with op.batch_alter_table(table) as batch_op:
             batch_op.alter_column(column, server_default=None)
@@ -132,8 +134,14 @@ def _convert_existing_log() -> None:
     if check.root() != root:  # re-verify: two independent computations of the root agree
         raise RuntimeError("the converted audit log's Merkle root does not re-verify")
     bind.execute(
-        sa.text("UPDATE audit_head SET size = :size, root = :root WHERE id = 1"),
-        {"size": len(entries), "root": root.hex()},
+        sa.text(
+            "UPDATE audit_head SET size = :size, root = :root, compact = :compact WHERE id = 1"
+        ),
+        {
+            "size": len(entries),
+            "root": root.hex(),
+            "compact": json.dumps([h.hex() for h in check.compact]),
+        },
     )
 
 
@@ -143,6 +151,7 @@ def downgrade() -> None:
     op.drop_table("log_checkpoints")
     op.drop_table("audit_tree_nodes")
     with op.batch_alter_table("audit_head") as batch_op:
+        batch_op.drop_column("compact")
         batch_op.drop_column("root")
         batch_op.drop_column("size")
     with op.batch_alter_table("audit_log") as batch_op:
