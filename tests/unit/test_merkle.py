@@ -490,3 +490,18 @@ def test_a_rewritten_history_has_no_consistency_proof() -> None:
     assert not mk.verify_consistency(10, 20, honest.root(10), rewritten.root(20), proof)
     path = mk.inclusion_proof(6, 20, rewritten.perfect)
     assert not mk.verify_inclusion(6, 20, CT_DATA[6], path, rewritten.root(20))
+
+
+def test_a_streaming_root_resumes_from_its_compact_range_and_names_the_nodes_it_completes() -> None:
+    """The hub keeps the compact range beside the log's head and appends from it."""
+    leaves = [mk.leaf_hash(bytes([i])) for i in range(70)]
+    tree = mk.MemoryTree()
+    stream = mk.StreamingRoot()
+    for leaf in leaves:
+        resumed = mk.StreamingRoot(stream.size, stream.compact)
+        assert resumed.append(leaf) == mk.new_perfect_nodes(tree.size, leaf, tree.perfect)
+        stream.append(leaf)
+        tree.append(leaf)
+        assert resumed.root() == stream.root() == tree.root()
+    with pytest.raises(ValueError):
+        mk.StreamingRoot(5, stream.compact[:1])  # 5 leaves need two compact roots
