@@ -19,7 +19,7 @@ from doorstep import merkle
 from doorstep.audit_chain import AuditEntry, canonical_json, format_time, leaf_data, next_entry
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope, utcnow
-from doorstep.hub.models_log import LogCheckpoint, TreeNode
+from doorstep.hub.models_log import Cosignature, LogCheckpoint, TreeNode
 from doorstep.hub.models_requests import AuditCheckpoint, AuditHead, AuditRow
 from doorstep.hub.services import audit, tlog
 
@@ -47,7 +47,7 @@ def rewrite_log(hub: Hub, edit: Edit) -> None:
     """Apply ``edit`` to the entries and make every hash and signature agree again."""
     with session_scope(hub.sessions) as session:
         entries = edit([audit.to_entry(r) for r in session.scalars(select(AuditRow))])
-        for table in (AuditRow, TreeNode, LogCheckpoint, AuditCheckpoint):
+        for table in (AuditRow, TreeNode, Cosignature, LogCheckpoint, AuditCheckpoint):
             session.execute(delete(table))
         _write(session, hub, entries)
 
