@@ -33,7 +33,11 @@ Decisions
   the first. Folder entries (``clips/``, which ``zip -r`` adds after an ``unzip``) are
   not files and are ignored, unless they carry bytes. Audit rows in the manifest are
   each re-hashed (they are a selection, not a contiguous chain, so only each row's own
-  hash can be checked here).
+  hash can be checked here). Bundles exported since the log became a Merkle tree also
+  carry ``audit_checkpoint`` (a checkpoint note signed by the hub) and, in each row, its
+  ``index`` and ``inclusion_proof`` (base64, RFC 9162): each row's leaf is recomputed from
+  the row and its salt and must lead to that checkpoint's root. Bundles without them
+  (exported before) are checked as before.
 * Clips are hashed in 1 MiB chunks, never read whole.
 """
 
@@ -56,6 +60,8 @@ from typing import IO, Any
 from doorstep.audit_chain import AuditEntry, compute_hash, format_time
 from doorstep.errors import HashMismatch, InvalidInput
 from doorstep.fsutil import fsync_dir
+from doorstep.receipt import checkpoint_signed_by, inclusion_problem
+from doorstep.signed_note import NoteError
 from doorstep.signing import (
     Ed25519PrivateKey,
     Ed25519PublicKey,
@@ -115,8 +121,12 @@ def build_bundle(
     private_key: Ed25519PrivateKey,
     *,
     created_at: datetime | None = None,
+    audit_checkpoint: str | None = None,
 ) -> BundleInfo:
-    """Write a signed evidence bundle atomically (temp file, fsync, rename)."""
+    """Write a signed evidence bundle atomically (temp file, fsync, rename).
+
+    ``audit_checkpoint``: a signed checkpoint note of the audit log that the rows'
+    ``inclusion_proof`` lead to (bundles made before the Merkle log have none)."""
     _check_names(clips)
     created_at = created_at or datetime.now(UTC)
     out = Path(out_path)
@@ -125,7 +135,7 @@ def build_bundle(
     try:
         with os.fdopen(fd, "w+b") as tmp:
             manifest_bytes = _write_zip(
-                tmp, clips, request, consents, audit_rows, private_key, created_at
+                tmp, clips, request, consents, audit_rows, private_key, created_at, audit_checkpoint
             )
             tmp.flush()
             os.fsync(tmp.fileno())
@@ -167,6 +177,7 @@ def _write_zip(
     audit_rows: Sequence[Mapping[str, Any]],
     private_key: Ed25519PrivateKey,
     created_at: datetime,
+    audit_checkpoint: str | None = None,
 ) -> bytes:
     stamp = _zip_time(created_at)
     with zipfile.ZipFile(tmp, "w") as zf:
@@ -184,6 +195,8 @@ def _write_zip(
             "hash_algorithm": "SHA-256",
             "signature": {"algorithm": "Ed25519", "file": SIGNATURE, "encoding": "base64"},
         }
+        if audit_checkpoint is not None:
+            manifest["audit_checkpoint"] = audit_checkpoint
         manifest_bytes = _dump_manifest(manifest)
         signature = base64.b64encode(sign(private_key, manifest_bytes)) + b"\n"
         digest = hashlib.sha256(manifest_bytes).hexdigest().encode("ascii") + b"\n"
@@ -279,6 +292,7 @@ def _verify_open_zip(zf: zipfile.ZipFile, public_key: Ed25519PublicKey) -> Bundl
     allowed = listed | {MANIFEST, SIGNATURE, MANIFEST_HASH}
     problems += [f"{n} is in the ZIP but not in the manifest" for n in sorted(set(names) - allowed)]
     problems += _audit_row_problems(manifest.get("audit_rows", []))
+    problems += _audit_proof_problems(manifest, public_key)
     return BundleReport(not problems, problems, manifest)
 
 
@@ -391,4 +405,27 @@ def _audit_row_problems(rows: Iterable[Any]) -> list[str]:
             continue
         if not good:
             problems.append(f"audit row seq {entry.seq} does not match its hash")
+    return problems
+
+
+def _audit_proof_problems(manifest: Mapping[str, Any], public_key: Ed25519PublicKey) -> list[str]:
+    """Each row's inclusion proof against the bundle's signed checkpoint, when it has one."""
+    rows = manifest.get("audit_rows")
+    rows = rows if isinstance(rows, list) else []
+    note = manifest.get("audit_checkpoint")
+    if note is None:
+        if any(isinstance(r, dict) and "inclusion_proof" in r for r in rows):
+            return ["audit rows carry inclusion proofs but the manifest has no audit_checkpoint"]
+        return []  # exported before the log was a Merkle tree
+    try:
+        checkpoint = checkpoint_signed_by(note, public_key)
+    except (NoteError, TypeError) as exc:
+        return [f"audit_checkpoint: checkpoint not signed by this hub key: {exc}"]
+    problems: list[str] = []
+    for number, row in enumerate(rows):
+        if not isinstance(row, dict):
+            continue  # reported by _audit_row_problems
+        problem = inclusion_problem(row, checkpoint)
+        if problem is not None:
+            problems.append(f"audit row seq {row.get('seq', number)}: {problem}")
     return problems

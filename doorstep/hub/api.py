@@ -14,6 +14,7 @@ from doorstep.hub.routes import (
     inbox,
     ingest,
     log,
+    receipts,
     requests,
     transparency,
     users,
@@ -34,6 +35,7 @@ API_ROUTES = (
     audit,
     log,
     witnesses,
+    receipts,
     transparency,
 )
 

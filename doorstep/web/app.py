@@ -12,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from doorstep.errors import DoorstepError
 from doorstep.web.render import render, wants_json
 from doorstep.web.session import LoginRequired, optional_user
-from doorstep.web.views import auditor, auth, inbox, officer, owner, public
+from doorstep.web.views import auditor, auth, inbox, officer, owner, public, receipts
 
 STATIC_DIR = Path(__file__).with_name("static")
 PAGE_ROUTERS = [
@@ -22,6 +22,7 @@ PAGE_ROUTERS = [
     officer.router,
     auditor.router,
     public.router,
+    receipts.router,
 ]
 
 

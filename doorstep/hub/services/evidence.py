@@ -26,11 +26,12 @@ from doorstep.hub.context import Hub
 from doorstep.hub.db import new_id
 from doorstep.hub.models import AGENCY_ROLES, Agency, Camera, Event, User
 from doorstep.hub.models_requests import PoliceRequest, RequestClip, RequestRecipient
-from doorstep.hub.services import audit
+from doorstep.hub.services import audit, tlog
 from doorstep.hub.services.requests import (
     get_request,
     shared_clip_rows,
 )
+from doorstep.receipt import b64
 
 BUNDLE_ACTIONS = (
     "request.create",
@@ -219,8 +220,8 @@ def export(hub: Hub, session: Session, user: User, request_id: str, now: datetim
             )
         )
     )
-    audit_rows = [
-        e.to_dict()
+    entries = [
+        e
         for e in audit.entries(
             session,
             subject=audit.request_subject(request),
@@ -233,6 +234,17 @@ def export(hub: Hub, session: Session, user: User, request_id: str, now: datetim
             and not revoked & set(e.details.get("event_ids", []))
         )
     ]
+    # Each row with its index and inclusion proof in the latest signed tree, so the bundle
+    # shows on its own that these rows are in the public log (docs/audit-log.md).
+    checkpoint = tlog.latest(session)
+    audit_rows = [
+        {
+            **e.to_dict(),
+            "index": e.index,
+            "inclusion_proof": [b64(p) for p in tlog.inclusion(session, e.index, checkpoint.size)],
+        }
+        for e in entries
+    ]
     out_dir = hub.settings.data_dir / "exports"
     out_dir.mkdir(parents=True, exist_ok=True)
     name = out_dir / f"evidence-{request.id}-{new_id()}.zip"
@@ -244,6 +256,7 @@ def export(hub: Hub, session: Session, user: User, request_id: str, now: datetim
         audit_rows,
         hub.signing_key,
         created_at=now,
+        audit_checkpoint=tlog.with_cosignatures(session, checkpoint),
     )
     for clip, _e, _cam, _r in usable:
         clip.exported_at = clip.exported_at or now

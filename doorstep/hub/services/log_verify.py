@@ -29,6 +29,7 @@ from doorstep.audit_chain import verify_checkpoint as verify_chain_checkpoint
 from doorstep.hub.models_log import LogCheckpoint
 from doorstep.hub.models_requests import AuditHead, AuditRow
 from doorstep.hub.services.audit import checkpoints as chain_checkpoints
+from doorstep.receipt import checkpoint_signed_by
 from doorstep.signing import Ed25519PublicKey
 
 
@@ -58,13 +59,6 @@ def read_anchor(note: str | bytes, public_key: Ed25519PublicKey, source: str) ->
     """A checkpoint note signed by the hub's key (whatever its origin name): an anchor."""
     checkpoint = checkpoint_signed_by(note, public_key)
     return Anchor(source, checkpoint.size, checkpoint.root, outside=True)
-
-
-def checkpoint_signed_by(note: str | bytes, public_key: Ed25519PublicKey) -> signed_note.Checkpoint:
-    """The checkpoint of a note that ``public_key`` signed under the note's own origin."""
-    body, _lines = signed_note.parse_note(note)
-    origin = signed_note.Checkpoint.parse(body).origin
-    return signed_note.verify_checkpoint_note(note, origin, public_key)
 
 
 def _rows(session: Session, batch: int = 2000) -> Iterator[AuditRow]:

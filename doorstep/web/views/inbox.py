@@ -11,7 +11,7 @@ from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.schemas import UserSettings
 from doorstep.hub.schemas_requests import DecisionCreate
-from doorstep.hub.services import accounts, inbox
+from doorstep.hub.services import accounts, inbox, receipts
 from doorstep.web.forms import FormFields, RawForm
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, WebOwner
@@ -23,7 +23,8 @@ def inbox_context(
     session: SessionDep, owner: WebOwner, errors: dict[str, str]
 ) -> dict[str, object]:
     items = inbox.inbox(session, owner, utcnow())
-    return {"items": items, "errors": errors, "tile_url": None}
+    mine = receipts.by_request(receipts.own_receipts(session, owner))
+    return {"items": items, "errors": errors, "tile_url": None, "receipts": mine}
 
 
 @router.get("/inbox")

@@ -20,7 +20,7 @@ from doorstep.hub.models import User
 from doorstep.hub.models_requests import IncidentType
 from doorstep.hub.responses import evidence_response, shared_clip_response, shared_snapshot_response
 from doorstep.hub.schemas_requests import DisclosureCreate, RequestCreate
-from doorstep.hub.services import disclosures, requests
+from doorstep.hub.services import audit, disclosures, receipts, requests
 from doorstep.web.forms import FormErrors, FormFields, domain_error_as_form, parse_form
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, web_roles
@@ -132,6 +132,7 @@ def _request_page(
         "can_approve": decides and officer.id != police_request.officer_id,
         "can_reject": decides,
         "error": error,
+        "receipts": receipts.own_receipts(session, officer, audit.request_subject(request_id)),
     }
     return render(
         request,
