@@ -163,7 +163,7 @@ class AuditRow(Base):
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     time: Mapped[str] = mapped_column(String(32))
-    actor: Mapped[str] = mapped_column(String(80))
+    actor: Mapped[str] = mapped_column(String(80), index=True)  # receipts list by actor
     action: Mapped[str] = mapped_column(String(60), index=True)
     subject: Mapped[str] = mapped_column(String(120), index=True)
     details: Mapped[str] = mapped_column(Text)

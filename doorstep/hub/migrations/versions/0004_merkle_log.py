@@ -35,6 +35,7 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("leaf_hash", sa.String(64), nullable=False, server_default="")
         )
+        batch_op.create_index(batch_op.f("ix_audit_log_actor"), ["actor"], unique=False)
     with op.batch_alter_table("audit_head") as batch_op:
         batch_op.add_column(sa.Column("size", sa.BigInteger(), nullable=False, server_default="0"))
         batch_op.add_column(sa.Column("root", sa.String(64), nullable=False, server_default=""))
@@ -155,5 +156,6 @@ def downgrade() -> None:
         batch_op.drop_column("root")
         batch_op.drop_column("size")
     with op.batch_alter_table("audit_log") as batch_op:
+        batch_op.drop_index(batch_op.f("ix_audit_log_actor"))
         batch_op.drop_column("leaf_hash")
         batch_op.drop_column("salt")
