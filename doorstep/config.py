@@ -67,6 +67,12 @@ class Settings(BaseSettings):
         10, ge=1, description="Failed logins allowed per email and address per window."
     )
     login_window_seconds: int = Field(300, ge=1, description="Window of the login rate limit.")
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "X-Forwarded-For and X-Forwarded-Proto are believed; empty trusts none, so the "
+        "client address (and the login rate limit) is the connecting peer's.",
+    )
     retention_interval_seconds: int = Field(
         3600, ge=1, description="How often expired clips are purged."
     )
@@ -114,6 +120,10 @@ class Settings(BaseSettings):
     map_attribution: str = Field(
         "&copy; OpenStreetMap contributors", description="Attribution shown on the map."
     )
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
 
     @property
     def signing_key_path(self) -> Path:

@@ -131,3 +131,9 @@ def bearer(token: str) -> dict[str, str]:
 @pytest.fixture
 def api(client: TestClient) -> Api:
     return Api(client)
+
+
+def page_csrf(client: TestClient) -> str:
+    """The CSRF token a page gives this client now (it is bound to the session cookie)."""
+    page = client.get("/login")
+    return page.text.split('<meta name="csrf-token" content="', 1)[1].split('"', 1)[0]

@@ -69,6 +69,9 @@ def serve(
     settings = settings_from(data_dir, database_url, host=host, port=port)
     app = create_app(settings)
     click.echo(f"Doorstep hub on http://{settings.host}:{settings.port}  (API docs: /docs)")
+    # Uvicorn believes X-Forwarded-For from 127.0.0.1 unless told otherwise: only the
+    # configured proxies may set the client address the login rate limit counts.
+    proxies = settings.trusted_proxy_list
     # Live pages hold server-sent-event streams open: don't let them block a shutdown.
     uvicorn.run(
         app,
@@ -76,6 +79,8 @@ def serve(
         port=settings.port,
         log_level=log_level,
         timeout_graceful_shutdown=3,
+        proxy_headers=bool(proxies),
+        forwarded_allow_ips=proxies or None,
     )
 
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from doorstep import __version__
-from doorstep.web.session import CSRF_COOKIE, CSRF_FIELD, csrf_token
+from doorstep.web.session import CSRF_FIELD, csrf_token, set_csrf_cookie
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 
@@ -54,6 +54,5 @@ def render(
     response: HTMLResponse = TEMPLATES.TemplateResponse(
         request, template, full, status_code=status_code
     )
-    if request.cookies.get(CSRF_COOKIE) != token:
-        response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="lax", path="/")
+    set_csrf_cookie(request, response)
     return response

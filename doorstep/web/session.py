@@ -1,18 +1,21 @@
 """Cookie sessions and CSRF protection for the web pages.
 
 The session cookie holds a normal user token (same table, same expiry as API
-tokens), HttpOnly and SameSite=Lax. CSRF uses the double-submit pattern: a random
-`doorstep_csrf` cookie whose value every form (hidden field) and script (header
-`X-CSRF-Token`) must echo; a cross-site page can send the cookie but not read it.
+tokens), HttpOnly and SameSite=Lax. The CSRF token is bound to the session: an HMAC,
+keyed with ``settings.secret_key``, of the session token, or before sign-in of a random
+pre-session id kept in the `doorstep_csrf` cookie. Every form (hidden field) and script
+(header `X-CSRF-Token`) sends it; the server recomputes it from the cookies, so a pair an
+attacker chose, or a token taken from another session, is refused.
 """
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 
 from doorstep.errors import DoorstepError, Forbidden, NotAuthenticated
 from doorstep.hub.deps import SessionDep
@@ -31,26 +34,53 @@ class LoginRequired(DoorstepError):
     status_code = 303
 
 
+def _expected_token(request: Request, pre_session_id: str) -> str:
+    """HMAC of the session token, or of the pre-session id when signed out."""
+    session_token = request.cookies.get(SESSION_COOKIE)
+    bound = f"session:{session_token}" if session_token else f"pre-session:{pre_session_id}"
+    secret = request.app.state.hub.settings.secret_key.encode()
+    return hmac.new(secret, b"doorstep-csrf\x00" + bound.encode(), hashlib.sha256).hexdigest()
+
+
 def csrf_token(request: Request) -> str:
-    """The token for this browser, created on first use (set as a cookie by the page)."""
-    token = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", None)
-    if not token:
-        token = secrets.token_urlsafe(24)
-        request.state.new_csrf = token
-    return str(token)
+    """The token forms and scripts send; a new pre-session id is made on first use."""
+    pre_session_id = request.cookies.get(CSRF_COOKIE) or getattr(request.state, "new_csrf", None)
+    if not pre_session_id:
+        pre_session_id = secrets.token_urlsafe(24)
+        request.state.new_csrf = pre_session_id
+    return _expected_token(request, str(pre_session_id))
+
+
+def set_csrf_cookie(request: Request, response: Response) -> None:
+    """Send the pre-session id made while rendering, Secure in production."""
+    new = getattr(request.state, "new_csrf", None)
+    if new:
+        response.set_cookie(
+            CSRF_COOKIE,
+            new,
+            httponly=True,
+            samesite="lax",
+            secure=request.app.state.hub.settings.environment == "production",
+            path="/",
+        )
 
 
 async def check_csrf(request: Request) -> None:
-    """Refuse a state-changing request that does not echo the CSRF cookie."""
+    """Refuse a state-changing request whose token is not the one for its session."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    cookie = request.cookies.get(CSRF_COOKIE, "")
     sent = request.headers.get(CSRF_HEADER, "")
     if not sent and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
         sent = str((await request.form()).get(CSRF_FIELD, ""))
-    if not cookie or not hmac.compare_digest(cookie, sent):
+    pre_session_id = request.cookies.get(CSRF_COOKIE, "")
+    bound = SESSION_COOKIE in request.cookies or pre_session_id
+    if (
+        not bound
+        or not sent
+        or not hmac.compare_digest(_expected_token(request, pre_session_id), sent)
+    ):
         raise Forbidden("the form expired or came from another site; reload the page and retry")
 
 

@@ -81,3 +81,40 @@ def test_sigkill_mid_upload_leaves_no_partial_clip_and_retry_succeeds(
         assert retry.status_code == 201, retry.text
         back = client.get(f"/api/v1/events/{event['id']}/clip", headers=bearer(token))
         assert hashlib.sha256(back.content).hexdigest() == sha
+
+
+def _login_statuses(server: ServerProcess, attempts: int) -> list[int]:
+    """Wrong passwords for different emails, each claiming a new X-Forwarded-For."""
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        return [
+            client.post(
+                "/api/v1/auth/token",
+                data={"username": f"nobody{i}@example.org", "password": "wrong password"},
+                headers={"X-Forwarded-For": f"203.0.113.{i + 1}"},
+            ).status_code
+            for i in range(attempts)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "limited"), [("", True), ("127.0.0.1", False)], ids=["default", "trusted"]
+)
+def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
+    tmp_path: Path, trusted: str, limited: bool
+) -> None:
+    data = tmp_path / "data"
+    server = ServerProcess(
+        data,
+        f"sqlite:///{tmp_path / 'hub.db'}",
+        DOORSTEP_LOGIN_ATTEMPTS="3",
+        DOORSTEP_TRUSTED_PROXIES=trusted,
+    )
+    server.start()
+    try:
+        statuses = _login_statuses(server, 6)
+    finally:
+        server.stop()
+    if limited:  # one client, whatever it claims: refused once its failures reach the limit
+        assert statuses[:3] == [401] * 3 and set(statuses[3:]) == {429}, statuses
+    else:  # behind a trusted proxy each forwarded address is a client of its own
+        assert statuses == [401] * 6, statuses

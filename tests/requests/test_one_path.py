@@ -22,7 +22,7 @@ from doorstep.hub.db import session_scope, utcnow
 from doorstep.hub.models import ApiToken, Camera, User
 from doorstep.hub.models_requests import AuditRow, PoliceRequest, RequestClip, RequestRecipient
 from doorstep.hub.services import accounts
-from tests.hub_fixtures import bearer
+from tests.hub_fixtures import bearer, page_csrf
 from tests.requests.conftest import PASSWORD, World, hub_of
 
 Subject = dict[str, Any]
@@ -76,9 +76,7 @@ def _live_tokens(world: World, email: str) -> int:
 
 
 def _csrf(web: TestClient) -> str:
-    if not web.cookies.get("doorstep_csrf"):
-        web.get("/login")
-    return str(web.cookies.get("doorstep_csrf"))
+    return page_csrf(web)
 
 
 def _page_sign_in(web: TestClient, email: str) -> None:

@@ -11,6 +11,7 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -85,6 +86,15 @@ def add_user(server: ServerProcess, email: str, role: str, agency: str | None = 
         args, input=PASSWORD + "\n", env=server.env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+
+
+def wait_until(page: object, expression: str, timeout: float = 10_000) -> None:
+    """Poll a page expression. Playwright's wait_for_function compiles its polling
+    predicate with eval, which the hub's CSP (rightly) forbids; evaluate does not."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, f"timed out waiting for {expression}"
+        time.sleep(0.1)
 
 
 def shot(page: object, name: str) -> None:
@@ -179,12 +189,12 @@ def test_the_whole_story_in_chromium(
     # The clip plays and seeks (Range requests).
     page.goto(f"{base}/events/{event_id}")
     video = page.locator("video#clip")
-    page.wait_for_function("document.querySelector('video#clip').readyState >= 1", timeout=20_000)
+    wait_until(page, "document.querySelector('video#clip').readyState >= 1", timeout=20_000)
     duration = video.evaluate("v => v.duration")
     assert duration > 60
     video.evaluate("v => { v.muted = true; v.currentTime = 40; }")
-    page.wait_for_function(
-        "Math.abs(document.querySelector('video#clip').currentTime - 40) < 1", timeout=20_000
+    wait_until(
+        page, "Math.abs(document.querySelector('video#clip').currentTime - 40) < 1", timeout=20_000
     )
     shot(page, "04-event-player")
 
@@ -248,8 +258,8 @@ def test_the_whole_story_in_chromium(
     assert "XSS" not in officer.title()  # the name's onerror never ran
     # Nothing is fetched before play: press it (as the player's own button does).
     officer.locator("#shared-clips video").first.evaluate("v => { v.muted = true; v.play(); }")
-    officer.wait_for_function(
-        "document.querySelector('#shared-clips video').readyState >= 1", timeout=20_000
+    wait_until(
+        officer, "document.querySelector('#shared-clips video').readyState >= 1", timeout=20_000
     )
     shot(officer, "09-officer-shared-clip")
     with officer.expect_download() as download_info:
@@ -370,8 +380,8 @@ def test_opening_a_request_page_is_not_access_and_pressing_play_is(
     # What the player's play button does (headless Chromium's built-in controls do not
     # take synthetic clicks); muted, as autoplay rules ask of a scripted play.
     video.evaluate("v => { v.muted = true; return v.play(); }")
-    officer.wait_for_function(
-        "document.querySelector('#shared-clips video').readyState >= 1", timeout=20_000
+    wait_until(
+        officer, "document.querySelector('#shared-clips video').readyState >= 1", timeout=20_000
     )
     for _ in range(50):
         if clip_fetches(base, auditor):
@@ -381,3 +391,92 @@ def test_opening_a_request_page_is_not_access_and_pressing_play_is(
     (item,) = httpx.get(f"{base}/api/v1/inbox", headers=owner).json()
     assert item["clips"][0]["revocable"] is False and item["clips"][0]["viewed_at"]
     shot(officer, "19-officer-request-playing")
+
+
+CSP_WATCH = """
+window.__csp = [];
+document.addEventListener('securitypolicyviolation', e => {
+  window.__csp.push(e.violatedDirective + ' ' + e.blockedURI);
+});
+"""
+
+
+def watch_csp(page: object, console: list[str]) -> None:
+    page.add_init_script(CSP_WATCH)  # type: ignore[attr-defined]
+    page.on("console", lambda m: console.append(m.text))  # type: ignore[attr-defined]
+
+
+def csp_violations(page: object, console: list[str]) -> list[str]:
+    reported = page.evaluate("window.__csp")  # type: ignore[attr-defined]
+    return reported + [m for m in console if "Content Security Policy" in m]
+
+
+def test_map_and_zone_editor_work_under_the_csp(
+    browser: object, tmp_path: Path, media_dir: Path
+) -> None:
+    """The pages run their scripts and Leaflet under the site's CSP, with tiles from the
+    default tile server allowed (offline here, so they fail to load, but are not blocked)."""
+    data = tmp_path / "data"
+    data.mkdir()
+    server = ServerProcess(data, f"sqlite:///{data / 'hub.db'}")
+    server.start()
+    try:
+        base = server.url
+        signup = {"email": "ann@example.org", "password": PASSWORD, "name": "Ann"}
+        assert httpx.post(f"{base}/api/v1/auth/signup", json=signup).status_code == 201
+        camera = httpx.post(
+            f"{base}/api/v1/cameras",
+            json={"name": "Front door", "latitude": CENTRE[0], "longitude": CENTRE[1]},
+            headers=api_login(base, "ann@example.org"),
+        ).json()
+        clip = media_dir / "pets09-s2l1" / "vtest_h264.mp4"
+        start = datetime.now(UTC) - timedelta(hours=2)
+        upload_event(base, camera["api_key"], clip, first_frame_jpeg(clip), start)
+        add_user(server, "officer@example.org", "officer", "Harbourside Police")
+
+        console: list[str] = []
+        owner = browser.new_context().new_page()  # type: ignore[attr-defined]
+        watch_csp(owner, console)
+        owner.goto(f"{base}/login")
+        owner.get_by_label("Email").fill("ann@example.org")
+        owner.get_by_label("Password").fill(PASSWORD)
+        owner.get_by_role("button", name="Sign in").click()
+        owner.wait_for_load_state()
+        reply = owner.goto(f"{base}/cameras/{camera['id']}")
+        assert (
+            reply is not None
+            and "frame-ancestors 'none'" in reply.headers["content-security-policy"]
+        )
+        wait_until(owner, "document.querySelector('#zone-editor img').complete")
+        editor = owner.locator("#zone-editor").bounding_box()
+        for fx, fy in ((0.1, 0.1), (0.5, 0.1), (0.5, 0.5)):
+            owner.mouse.click(
+                editor["x"] + editor["width"] * fx, editor["y"] + editor["height"] * fy
+            )
+        owner.get_by_role("button", name="Finish polygon").click()
+        owner.get_by_role("button", name="Save zones").click()
+        owner.get_by_text("Saved.").wait_for()
+        assert csp_violations(owner, console) == []
+
+        console = []
+        officer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()  # type: ignore[attr-defined]
+        watch_csp(officer, console)
+        officer.goto(f"{base}/login")
+        officer.get_by_label("Email").fill("officer@example.org")
+        officer.get_by_label("Password").fill(PASSWORD)
+        officer.get_by_role("button", name="Sign in").click()
+        officer.wait_for_load_state()
+        officer.goto(f"{base}/officer/new")
+        officer.locator(".leaflet-container").wait_for()
+        box = officer.locator("#draw-map").bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        for dx, dy in ((-150, -120), (150, -120), (150, 120), (-150, 120)):
+            officer.mouse.click(cx + dx, cy + dy)
+            officer.wait_for_timeout(100)
+        assert "sq mi" in officer.locator("#area-readout").inner_text()
+        tiles = officer.locator("img.leaflet-tile").count()
+        assert tiles > 0  # requested from the tile server, not blocked by the policy
+        officer.wait_for_timeout(300)
+        assert csp_violations(officer, console) == []
+    finally:
+        server.stop()

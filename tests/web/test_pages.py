@@ -9,13 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from doorstep.hub.live import LiveFeed
-from tests.hub_fixtures import Api
+from tests.hub_fixtures import Api, page_csrf
 
 
 def csrf(client: TestClient) -> str:
-    if not client.cookies.get("doorstep_csrf"):
-        client.get("/login")
-    return str(client.cookies.get("doorstep_csrf"))
+    return page_csrf(client)
 
 
 def web_signup(client: TestClient, email: str) -> None:
