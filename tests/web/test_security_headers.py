@@ -23,7 +23,9 @@ from tests.hub_fixtures import Api, page_csrf
 
 PASSWORD = "correct horse battery"
 
-SKIP_SIGNED_IN = {"/live/stream"}  # an endless event stream; its headers: test_live_stream_...
+# An endless event stream: signed in, the test client would wait for its end forever
+# (signed out it redirects to sign-in and is checked).
+SKIP_SIGNED_IN = {"/live/stream"}
 COMMON = {
     "x-frame-options": "DENY",
     "x-content-type-options": "nosniff",
