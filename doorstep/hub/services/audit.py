@@ -73,16 +73,21 @@ def record(
     """
     actor_text = actor if isinstance(actor, str) else actor_of(actor)
     subject = fit_subject(subject)
-    # Lock the head before reading it. An UPDATE locks the row on PostgreSQL and takes
-    # SQLite's write lock (its driver begins a transaction only at the first write, so a
-    # plain read could see a head that another writer moves before this one writes).
-    session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=AuditHead.seq))
-    head_row = session.scalars(
-        select(AuditHead).where(AuditHead.id == 1).execution_options(populate_existing=True)
+    # Lock the head and read it in one statement. An UPDATE locks the row on PostgreSQL
+    # and takes SQLite's write lock (its driver begins a transaction only at the first
+    # write, so a plain read could see a head that another writer moves before this one
+    # writes); RETURNING reads what was locked. Core statements throughout: an append is
+    # on the path of every request that changes state.
+    connection = session.connection()
+    locked = connection.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq)
+        .returning(AuditHead.seq, AuditHead.hash, AuditHead.size, AuditHead.compact)
     ).one()
     head = None
-    if head_row.seq:
-        head = AuditEntry(head_row.seq, utcnow(), "", "", "", {}, hash=head_row.hash)
+    if locked.seq:
+        head = AuditEntry(locked.seq, utcnow(), "", "", "", {}, hash=locked.hash)
     when = now or utcnow()
     chained = next_entry(
         head,
@@ -93,25 +98,38 @@ def record(
         details=dict(details or {}),
     )
     entry = replace(chained, salt=os.urandom(32).hex())
-    if entry.index != head_row.size:
-        raise RuntimeError(f"the log's head is inconsistent: seq {entry.seq}, size {head_row.size}")
+    if entry.index != locked.size:
+        raise RuntimeError(f"the log's head is inconsistent: seq {entry.seq}, size {locked.size}")
     leaf = merkle.leaf_hash(leaf_data(entry))
-    session.connection().execute(
-        insert(AuditRow).values(
-            seq=entry.seq,
-            time=format_time(entry.time),
-            actor=entry.actor,
-            action=entry.action,
-            subject=entry.subject,
-            details=canonical_json(entry.details).decode("utf-8"),
-            prev_hash=entry.prev_hash,
-            hash=entry.hash,
-            salt=entry.salt,
-            leaf_hash=leaf.hex(),
-        )
+    connection.execute(
+        insert(AuditRow),  # values as parameters: the compiled statement is cached
+        {
+            "seq": entry.seq,
+            "time": format_time(entry.time),
+            "actor": entry.actor,
+            "action": entry.action,
+            "subject": entry.subject,
+            "details": canonical_json(entry.details).decode("utf-8"),
+            "prev_hash": entry.prev_hash,
+            "hash": entry.hash,
+            "salt": entry.salt,
+            "leaf_hash": leaf.hex(),
+        },
     )
-    head_row.seq, head_row.hash = entry.seq, entry.hash
-    tlog.append(session, log_key, head_row, leaf, when)
+    tree = tlog.append(session, log_key, locked.size, locked.compact, leaf, when)
+    connection.execute(
+        update(AuditHead).where(AuditHead.id == 1),
+        {
+            "seq": entry.seq,
+            "hash": entry.hash,
+            "size": tree.size,
+            "root": tree.root().hex(),
+            "compact": json.dumps([h.hex() for h in tree.compact]),
+        },
+    )
+    # an ORM head read before this append in the same session must not stay stale
+    if (cached := session.identity_map.get(session.identity_key(AuditHead, 1))) is not None:
+        session.expire(cached)
     return entry
 
 

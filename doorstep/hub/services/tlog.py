@@ -79,25 +79,25 @@ def with_stored_nodes(
     return compute(stored)
 
 
-def append(session: Session, log_key: LogKey, head: AuditHead, leaf: bytes, now: datetime) -> None:
-    """Add leaf number ``head.size``, store the subtrees it completes, sign the new tree.
+def append(
+    session: Session, log_key: LogKey, size: int, compact: str, leaf: bytes, now: datetime
+) -> merkle.StreamingRoot:
+    """Add leaf number ``size`` to the tree whose compact range (JSON, from the head) is
+    given: store the perfect subtrees it completes, sign the new tree, return it.
 
-    The head keeps the tree's compact range (the perfect subtree roots that cover it),
-    so an append reads no node: it merges in memory, writes the completed nodes and the
-    signed checkpoint, and moves the head. The caller holds the head's lock
-    (``audit.record``) and commits with its action.
+    The head keeps the compact range (the perfect subtree roots that cover the tree), so
+    an append reads no node: it merges in memory and writes the completed nodes and the
+    signed checkpoint, one statement each. The caller holds the head's lock, moves the
+    head (``audit.record``) and commits with its action.
     """
-    compact = [bytes.fromhex(h) for h in json.loads(head.compact or "[]")]
-    tree = merkle.StreamingRoot(head.size, compact)
+    tree = merkle.StreamingRoot(size, [bytes.fromhex(h) for h in json.loads(compact or "[]")])
     created = tree.append(leaf)
-    session.connection().execute(  # Core, not the ORM: an append is on every request's path
+    session.connection().execute(  # batched by SQLAlchemy into one multi-row INSERT
         insert(TreeNode),
         [{"level": lv, "idx": ix, "hash": digest.hex()} for lv, ix, digest in created],
     )
-    root = tree.root()
-    head.size, head.root = tree.size, root.hex()
-    head.compact = json.dumps([h.hex() for h in tree.compact])
-    _sign(session, log_key, tree.size, root, now)
+    _sign(session, log_key, tree.size, tree.root(), now)
+    return tree
 
 
 def _sign(session: Session, log_key: LogKey, size: int, root: bytes, now: datetime) -> str:
@@ -105,7 +105,8 @@ def _sign(session: Session, log_key: LogKey, size: int, root: bytes, now: dateti
     body = signed_note.Checkpoint(origin=log_key.origin, size=size, root=root).body()
     note = signed_note.sign_note(body, log_key.origin, log_key.key)
     session.connection().execute(
-        insert(LogCheckpoint).values(size=size, root=root.hex(), note=note, created_at=now)
+        insert(LogCheckpoint),
+        {"size": size, "root": root.hex(), "note": note, "created_at": now},
     )
     return note
 
