@@ -15,20 +15,19 @@ above the largest size that still matches).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep import merkle, signed_note
-from doorstep.audit_chain import AuditEntry, VerifyResult, leaf_data, verify_chain
+from doorstep.audit_chain import VerifyResult, leaf_data, verify_chain
 from doorstep.audit_chain import verify_checkpoint as verify_chain_checkpoint
 from doorstep.hub.models_log import LogCheckpoint
 from doorstep.hub.models_requests import AuditHead, AuditRow
 from doorstep.hub.services.audit import checkpoints as chain_checkpoints
+from doorstep.hub.services.audit import to_entry
 from doorstep.receipt import checkpoint_signed_by
 from doorstep.signing import Ed25519PublicKey
 
@@ -73,20 +72,6 @@ def _rows(session: Session, batch: int = 2000) -> Iterator[AuditRow]:
         if len(rows) < batch:
             return
         after = rows[-1].seq
-
-
-def _entry(row: AuditRow) -> AuditEntry:
-    return AuditEntry(
-        seq=row.seq,
-        time=datetime.fromisoformat(row.time.replace("Z", "+00:00")),
-        actor=row.actor,
-        action=row.action,
-        subject=row.subject,
-        details=json.loads(row.details),
-        prev_hash=row.prev_hash,
-        hash=row.hash,
-        salt=row.salt,
-    )
 
 
 def _database_anchors(session: Session) -> Iterator[Anchor]:
@@ -157,7 +142,7 @@ def verify_log(
 
     check_at(0)
     for row in _rows(session):
-        entry = _entry(row)
+        entry = to_entry(row)
         if entry.index != stream.size:
             problems.append(f"entry {stream.size} is missing (the next one is {entry.index})")
             first_bad = stream.size if first_bad is None else first_bad
@@ -198,7 +183,7 @@ def verify_log(
         for c in chain_checkpoints(session)
         if public_key is None or verify_chain_checkpoint(public_key, c)
     ]
-    chain = verify_chain((_entry(row) for row in _rows(session)), checkpoints=pinned)
+    chain = verify_chain((to_entry(row) for row in _rows(session)), checkpoints=pinned)
     if not chain.ok and chain.first_bad_seq is not None:
         problems.append(f"the hash chain breaks at entry {chain.first_bad_seq - 1}: {chain.reason}")
         index = chain.first_bad_seq - 1
