@@ -69,13 +69,32 @@ class HashMismatch(DoorstepError):
     status_code = 422
 
 
-class StorageError(DoorstepError):
-    """The clip store cannot be reached, or refused the request; nothing was changed."""
+class RetryLater(DoorstepError):
+    """An error that passes with time: the reply says when to try again.
+
+    ``retry_after`` (whole seconds, at least 1) is sent as the ``Retry-After`` header
+    and as the body's ``retry_after``, so the two always agree.
+    """
+
+    def __init__(self, message: str, *, retry_after: float, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = max(1, int(retry_after + 0.999))
+
+
+class Unavailable(RetryLater):
+    """A part the hub depends on (database, clip store) is down; nothing was changed."""
 
     status_code = 503
 
+    def __init__(self, message: str, *, retry_after: float = 5, field: str | None = None) -> None:
+        super().__init__(message, retry_after=retry_after, field=field)
 
-class RateLimited(DoorstepError):
+
+class StorageError(Unavailable):
+    """The clip store cannot be reached, or refused the request; nothing was changed."""
+
+
+class RateLimited(RetryLater):
     """Too many attempts; try again later."""
 
     status_code = 429

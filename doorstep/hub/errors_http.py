@@ -1,7 +1,9 @@
-"""Maps the domain error tree and validation errors to JSON replies, once.
+"""Maps the domain error tree, validation errors and outages to JSON replies, once.
 
-Every error body is ``{"detail": message, "field": name-or-null}``; validation
-errors add ``errors``: one ``{"field", "reason"}`` per problem. Nothing a client
+Every error reply has one shape, :class:`ErrorBody`: ``detail`` (a sentence),
+``field`` (the input at fault, or null), ``errors`` (one ``{field, reason}`` per
+problem; empty unless the input failed validation) and ``retry_after`` (seconds,
+equal to the ``Retry-After`` header on 429 and 503; else null). Nothing a client
 sends can produce a traceback in a reply.
 """
 
@@ -13,14 +15,69 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import DataError
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from doorstep.errors import DoorstepError, NotAuthenticated, RateLimited
+from doorstep.errors import DoorstepError, NotAuthenticated, RetryLater, Unavailable
 
 log = logging.getLogger(__name__)
 
 PageError = Callable[[Request, DoorstepError], Response | None]
 """How the pages show an error (a page or a redirect), or None to answer in JSON."""
+
+DATABASE_RETRY_SECONDS = 5
+"""What a caller is told to wait when the database cannot be reached."""
+
+
+class FieldError(BaseModel):
+    field: str = Field(description="The input at fault: a dotted path, or a header's name.")
+    reason: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error reply (4xx and 5xx)."""
+
+    detail: str = Field(description="What went wrong, in a sentence meant for people.")
+    field: str | None = Field(description="The input at fault, if one is.")
+    errors: list[FieldError] = Field(
+        default_factory=list, description="Every problem found in the input (422 only)."
+    )
+    retry_after: int | None = Field(
+        default=None, description="Seconds to wait before trying again (429 and 503 only)."
+    )
+
+
+def error_response(
+    status_code: int,
+    detail: str,
+    *,
+    field: str | None = None,
+    errors: list[FieldError] | None = None,
+    retry_after: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """The one way an error reply is built."""
+    body = ErrorBody(detail=detail, field=field, errors=errors or [], retry_after=retry_after)
+    all_headers = dict(headers or {})
+    if retry_after is not None:
+        all_headers["Retry-After"] = str(retry_after)
+    return JSONResponse(body.model_dump(mode="json"), status_code=status_code, headers=all_headers)
+
+
+def database_unavailable() -> Unavailable:
+    return Unavailable(
+        "the database cannot be reached; try again shortly", retry_after=DATABASE_RETRY_SECONDS
+    )
+
+
+def is_database_down(exc: BaseException) -> bool:
+    """A lost or refused connection (not a bad statement): the caller may retry."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    return isinstance(exc, OperationalError) or (
+        isinstance(exc, DBAPIError) and exc.connection_invalidated
+    )
 
 
 def _field_name(location: tuple[object, ...] | list[object]) -> str:
@@ -36,46 +93,36 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
     async def domain_error(request: Request, exc: DoorstepError) -> Response:
         if page_error is not None and (response := page_error(request, exc)) is not None:
             return response  # a web page shows the error as a page, not as JSON
-        headers: dict[str, str] = {}
-        if isinstance(exc, NotAuthenticated):
-            headers["WWW-Authenticate"] = "Bearer"
-        if isinstance(exc, RateLimited):
-            headers["Retry-After"] = "60"
-        return JSONResponse(
-            {"detail": exc.message, "field": exc.field},
-            status_code=exc.status_code,
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, NotAuthenticated) else {}
+        return error_response(
+            exc.status_code,
+            exc.message,
+            field=exc.field,
+            retry_after=exc.retry_after if isinstance(exc, RetryLater) else None,
             headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field_name(err.get("loc", ())), "reason": str(err.get("msg", "invalid"))}
+            FieldError(field=_field_name(err.get("loc", ())), reason=str(err.get("msg", "invalid")))
             for err in exc.errors()
         ]
-        first = errors[0] if errors else {"field": "body", "reason": "invalid request"}
-        return JSONResponse(
-            {
-                "detail": f"{first['field']}: {first['reason']}",
-                "field": first["field"],
-                "errors": errors,
-            },
-            status_code=422,
+        first = errors[0] if errors else FieldError(field="body", reason="invalid request")
+        return error_response(
+            422, f"{first.field}: {first.reason}", field=first.field, errors=errors
         )
 
     @app.exception_handler(DataError)
     async def data_error(_request: Request, _exc: DataError) -> JSONResponse:
-        return JSONResponse(
-            {
-                "detail": "a value contains characters or a size the database cannot store",
-                "field": None,
-            },
-            status_code=422,
+        return error_response(
+            422, "a value contains characters or a size the database cannot store"
         )
 
     @app.exception_handler(Exception)
-    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    async def unexpected_error(request: Request, exc: Exception) -> Response:
+        if is_database_down(exc):
+            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+            return await domain_error(request, database_unavailable())
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return JSONResponse(
-            {"detail": "internal error; it has been logged", "field": None}, status_code=500
-        )
+        return error_response(500, "internal error; it has been logged")

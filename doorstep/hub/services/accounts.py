@@ -85,7 +85,10 @@ def authenticate(
     for key in keys:
         wait = limiter.retry_after(key)
         if wait is not None:
-            raise RateLimited(f"too many failed logins; try again in {int(wait) + 1} seconds")
+            seconds = int(wait) + 1
+            raise RateLimited(
+                f"too many failed logins; try again in {seconds} seconds", retry_after=seconds
+            )
     user = (
         session.scalar(select(User).where(User.email == normalise_email(email)))
         if email_key
