@@ -2,15 +2,17 @@
 
 Follows docs/ingest-api.md: events first (POST, idempotent by id), then their clip
 and snapshot (PUT with ``X-Content-SHA256``). Network errors, 5xx, 408 and 429 are
-retried with exponential backoff and jitter. 401 and 403 say the camera key is wrong
-or was rotated: that is fixed by restarting with the right key, so everything stays
-queued (retried at the longest backoff, and at once after a restart). Any other 4xx
-is logged and given up, with the event's files, since sending the same bytes again
-cannot succeed.
+retried with exponential backoff and jitter, never sooner than the reply's
+``Retry-After`` asks (a hub whose database is down says when to come back). 401 and
+403 say the camera key is wrong or was rotated: that is fixed by restarting with the
+right key, so everything stays queued (retried at the longest backoff, and at once
+after a restart). Any other 4xx is logged and given up, with the event's files, since
+sending the same bytes again cannot succeed.
 """
 
 from __future__ import annotations
 
+import email.utils
 import logging
 import random
 import threading
@@ -23,6 +25,8 @@ from doorstep.agent.outbox import EventJob, FileJob, Outbox
 log = logging.getLogger(__name__)
 
 RETRYABLE = {408, 429}
+LONGEST_RETRY_AFTER = 3600.0
+"""A ``Retry-After`` beyond this (a misconfigured proxy) is not obeyed to the letter."""
 KEY_REFUSED = {401, 403}
 CONTENT_TYPES = {"clip": "video/mp4", "snapshot": "image/jpeg"}
 
@@ -91,9 +95,10 @@ class Uploader:
             time.sleep(0.05)
         return True
 
-    def backoff(self, attempts: int) -> float:
+    def backoff(self, attempts: int, response: httpx.Response | None = None) -> float:
         delay = min(self.maximum, self.initial * 2**attempts)
-        return float(delay * random.uniform(0.8, 1.2))
+        jittered = float(delay * random.uniform(0.8, 1.2))
+        return max(jittered, retry_after(response)) if response is not None else jittered
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -135,7 +140,7 @@ class Uploader:
             self.outbox.event_sent(job)
             return True
         if response.status_code >= 500 or response.status_code in RETRYABLE:
-            self.outbox.retry_event(job, self.backoff(job.attempts))
+            self.outbox.retry_event(job, self.backoff(job.attempts, response))
             return None
         if response.status_code in KEY_REFUSED:
             self._key_refused(response)
@@ -170,7 +175,7 @@ class Uploader:
             self.outbox.file_sent(job)
             return True
         if response.status_code >= 500 or response.status_code in RETRYABLE:
-            self.outbox.retry_file(job, self.backoff(job.attempts))
+            self.outbox.retry_file(job, self.backoff(job.attempts, response))
             return None
         if response.status_code in KEY_REFUSED:
             self._key_refused(response)
@@ -185,3 +190,17 @@ class Uploader:
         )
         self.outbox.fail_file(job, f"{response.status_code} {response.text[:200]}")
         return False
+
+
+def retry_after(response: httpx.Response) -> float:
+    """The seconds a reply's ``Retry-After`` asks for (RFC 9110: seconds or a date); 0 if none."""
+    value = response.headers.get("Retry-After", "").strip()
+    if value.isdigit():
+        return min(float(value), LONGEST_RETRY_AFTER)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return 0.0
+    if when.tzinfo is None:
+        return 0.0
+    return min(max(0.0, when.timestamp() - time.time()), LONGEST_RETRY_AFTER)

@@ -70,7 +70,26 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # A database that stops answering (a dropped network, not a refused port) must fail
+    # a request in seconds, not hang it until TCP gives up: hence the connect timeout.
+    # pool_pre_ping replaces connections that died while idle in the pool; one that dies
+    # mid-request fails that request (503), and SQLAlchemy then discards every pooled
+    # connection opened before the failure.
+    parsed = make_url(url)
+    connect_args: dict[str, Any] = {}
+    if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = 5
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for the log: the driver's first line, without the SQL and parameters
+    SQLAlchemy appends (they may hold personal data, and make a log line a page)."""
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return f"{type(original).__name__}: {lines[0] if lines else 'no message'}"
 
 
 def describe_url(url: str) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from doorstep.errors import DoorstepError, NotAuthenticated, RetryLater, Unavailable
+from doorstep.hub.db import describe_error
 
 log = logging.getLogger(__name__)
 
@@ -122,7 +123,15 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> Response:
         if is_database_down(exc):
-            log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
+            reason = describe_error(exc)
+            log.warning(
+                "database unavailable on %s %s: %s", request.method, request.url.path, reason
+            )
             return await domain_error(request, database_unavailable())
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal error; it has been logged")
+
+    # Database errors get handlers of their own: what reaches the handler of Exception,
+    # Starlette re-raises after the reply, and the server logs it as a traceback.
+    app.add_exception_handler(DBAPIError, unexpected_error)
+    app.add_exception_handler(PoolTimeout, unexpected_error)

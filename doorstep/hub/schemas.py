@@ -247,7 +247,22 @@ class BlobStored(BaseModel):
     created: bool
 
 
+class ComponentHealth(BaseModel):
+    """One part the hub depends on, as the last health probe found it."""
+
+    ok: bool
+    detail: str = Field(description="What the probe found, in a few words.")
+    backend: str = Field(description="What implements it: postgresql, sqlite, local, s3...")
+
+
 class Health(BaseModel):
-    status: Literal["ok"] = "ok"
+    """Readiness: 200 when every component is ok, else 503 with the same body."""
+
+    status: Literal["ok", "degraded", "down"] = Field(
+        description="ok: all components work; down: the hub cannot serve without the one "
+        "that failed (the database); degraded: some requests fail (e.g. clip storage)."
+    )
     version: str
-    database: str
+    components: dict[str, ComponentHealth] = Field(
+        description="By name: database, storage; more may be added (read the ones you know)."
+    )

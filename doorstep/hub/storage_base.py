@@ -36,6 +36,13 @@ def check_sha256(value: str | None, field: str = "X-Content-SHA256") -> str:
 class BlobStorage(Protocol):
     """What the hub needs from a clip store: content-addressed blobs, never partial."""
 
+    backend: str
+    """What implements it (``local``, ``s3``), as the health report names it."""
+
+    def check(self) -> None:
+        """Raise :class:`~doorstep.errors.StorageError` saying why if a blob cannot be
+        stored now; cheap enough for every health probe."""
+
     async def put(self, chunks: AsyncIterator[bytes], expected_sha256: str, max_bytes: int) -> int:
         """Store the stream if it hashes to expected_sha256; return its size."""
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-from doorstep.errors import NotFound
+from doorstep.errors import NotFound, StorageError
 from doorstep.fsutil import fsync_dir
 from doorstep.hub.storage_base import check_sha256, receive
 
 
 class LocalBlobStorage:
     """Blobs in a local folder: ``<root>/blobs/ab/cd/<sha256>``."""
+
+    backend = "local"
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -27,6 +30,18 @@ class LocalBlobStorage:
 
     def exists(self, sha256: str) -> bool:
         return self.path_for(sha256).is_file()
+
+    def check(self) -> None:
+        """Write and remove a probe where uploads land: a full, read-only or lost disk fails."""
+        probe = self.tmp / f"health-{uuid.uuid4().hex}.probe"
+        try:
+            probe.write_bytes(b"ok")
+            probe.unlink()
+            if not self.blobs.is_dir():
+                raise FileNotFoundError(f"{self.blobs} is missing")
+        except OSError as exc:
+            probe.unlink(missing_ok=True)
+            raise StorageError(f"the clip folder cannot be written: {exc}") from None
 
     def clean_temporary(self) -> int:
         removed = 0

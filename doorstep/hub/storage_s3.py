@@ -38,6 +38,8 @@ _MISSING = {"404", "NoSuchKey", "NotFound"}
 class S3BlobStorage:
     """Blobs under ``s3://<bucket>/<prefix>/<sha256>`` with a local read cache."""
 
+    backend = "s3"
+
     def __init__(
         self, client: Any, bucket: str, prefix: str, cache: LocalBlobStorage, cache_bytes: int
     ) -> None:
@@ -79,6 +81,11 @@ class S3BlobStorage:
             raise ConfigError(f"S3 bucket {self.bucket!r} cannot be used: {exc}") from None
 
     # -- the BlobStorage protocol ----------------------------------------------------------
+    def check(self) -> None:
+        """The bucket answers, and the local cache that uploads pass through is writable."""
+        self._call("head_bucket", Bucket=self.bucket)
+        self.cache.check()
+
     async def put(self, chunks: AsyncIterator[bytes], expected_sha256: str, max_bytes: int) -> int:
         temp, size = await receive(chunks, expected_sha256, max_bytes, self.cache.tmp)
         try:

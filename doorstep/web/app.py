@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 
-from doorstep.errors import DoorstepError
+from doorstep.errors import DoorstepError, RetryLater, Unavailable
+from doorstep.hub.db import describe_error
+from doorstep.hub.models import User
 from doorstep.web.render import render, wants_json
 from doorstep.web.session import LoginRequired, optional_user
 from doorstep.web.views import auditor, auth, inbox, officer, owner, public, receipts
 
+log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 PAGE_ROUTERS = [
     auth.router,
@@ -38,16 +43,26 @@ def html_error(request: Request, exc: DoorstepError) -> Response | None:
         403: "Not allowed",
         404: "Not found",
         422: "Please check the form",
+        429: "Please wait",
+        503: "Temporarily unavailable",
     }
-    user = None
-    hub = request.app.state.hub
-    with hub.sessions() as session:
-        user = optional_user(request, session)
-        context = {
-            "title": titles.get(exc.status_code, "Something went wrong"),
-            "message": exc.message,
-        }
-        return render(request, "error.html", context, user=user, status_code=exc.status_code)
+    context = {"title": titles.get(exc.status_code, "Something went wrong"), "message": exc.message}
+    # When the database is what failed, the page names no one rather than fail again.
+    user = None if isinstance(exc, Unavailable) else _error_page_user(request)
+    response = render(request, "error.html", context, user=user, status_code=exc.status_code)
+    if isinstance(exc, RetryLater):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+def _error_page_user(request: Request) -> User | None:
+    """Who an error page names in its header; no one if the database cannot say."""
+    try:
+        with request.app.state.hub.sessions() as session:
+            return optional_user(request, session)
+    except SQLAlchemyError as exc:
+        log.warning("an error page shown without its user: %s", describe_error(exc))
+        return None
 
 
 def install_web(app: FastAPI) -> None:
