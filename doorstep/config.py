@@ -63,10 +63,37 @@ class Settings(BaseSettings):
     max_snapshot_bytes: int = Field(
         8 * 1024 * 1024, ge=1024, description="Largest snapshot upload accepted, in bytes."
     )
-    login_attempts: int = Field(
-        10, ge=1, description="Failed logins allowed per email and address per window."
+    login_free_failures_per_account: int = Field(
+        3,
+        ge=1,
+        description="Failed sign-ins one client address may make for one account before each "
+        "further failure makes that client wait for that account (1 s, doubling).",
     )
-    login_window_seconds: int = Field(300, ge=1, description="Window of the login rate limit.")
+    login_free_failures_per_client: int = Field(
+        10,
+        ge=1,
+        description="Failed sign-ins one client address may make across all accounts before "
+        "each further failure makes it wait for any account (1 s, doubling).",
+    )
+    login_max_delay_seconds: int = Field(
+        900, ge=1, le=86400, description="Longest wait one failed sign-in can impose."
+    )
+    login_forget_seconds: int = Field(
+        3600,
+        ge=1,
+        description="Quiet time after a client's wait has ended before its failed sign-ins "
+        "are forgotten.",
+    )
+    signup_limit_per_hour: int = Field(
+        20, ge=1, description="Sign-ups one client address may make per hour."
+    )
+    password_hash_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Argon2 password hashes computed at once (64 MiB each): bounds the memory "
+        "that sign-ups and sign-ins can take, whatever arrives.",
+    )
     trusted_proxies: str = Field(
         "",
         description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "

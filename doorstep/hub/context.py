@@ -14,7 +14,8 @@ from doorstep.config import Settings
 from doorstep.hub.db import make_engine, make_session_factory
 from doorstep.hub.live import LiveFeed, attach
 from doorstep.hub.migrate import upgrade
-from doorstep.hub.ratelimit import LoginRateLimiter
+from doorstep.hub.ratelimit import LoginThrottle, WindowLimit
+from doorstep.hub.security import limit_hashing
 from doorstep.hub.storage import open_storage
 from doorstep.hub.storage_base import BlobStorage
 from doorstep.signing import Ed25519PrivateKey, key_fingerprint, load_or_create_private_key
@@ -45,7 +46,8 @@ class Hub:
     engine: Engine
     sessions: sessionmaker[Session]
     storage: BlobStorage
-    login_limiter: LoginRateLimiter
+    login_limiter: LoginThrottle
+    signup_limiter: WindowLimit
     signing_key: Ed25519PrivateKey
     log_key: LogKey
     live: LiveFeed = field(default_factory=LiveFeed)
@@ -68,6 +70,7 @@ def build_hub(settings: Settings, *, migrate: bool = True) -> Hub:
     if leftovers:
         log.warning("removed %d partial uploads left by an interrupted run", leftovers)
     sessions = make_session_factory(engine)
+    limit_hashing(settings.password_hash_concurrency)
     key = load_or_create_private_key(settings.signing_key_path)
     live = LiveFeed()
     attach(live, sessions)
@@ -77,7 +80,13 @@ def build_hub(settings: Settings, *, migrate: bool = True) -> Hub:
         sessions=sessions,
         live=live,
         storage=storage,
-        login_limiter=LoginRateLimiter(settings.login_attempts, settings.login_window_seconds),
+        login_limiter=LoginThrottle(
+            free_per_account=settings.login_free_failures_per_account,
+            free_per_client=settings.login_free_failures_per_client,
+            max_delay_seconds=settings.login_max_delay_seconds,
+            forget_seconds=settings.login_forget_seconds,
+        ),
+        signup_limiter=WindowLimit(settings.signup_limit_per_hour, 3600),
         signing_key=key,
         log_key=LogKey.for_key(key, settings.log_origin),
     )

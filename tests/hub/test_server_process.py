@@ -106,7 +106,7 @@ def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
     server = ServerProcess(
         data,
         f"sqlite:///{tmp_path / 'hub.db'}",
-        DOORSTEP_LOGIN_ATTEMPTS="3",
+        DOORSTEP_LOGIN_FREE_FAILURES_PER_CLIENT="3",
         DOORSTEP_TRUSTED_PROXIES=trusted,
     )
     server.start()
@@ -114,7 +114,8 @@ def test_x_forwarded_for_is_believed_only_from_a_trusted_proxy(
         statuses = _login_statuses(server, 6)
     finally:
         server.stop()
-    if limited:  # one client, whatever it claims: refused once its failures reach the limit
-        assert statuses[:3] == [401] * 3 and set(statuses[3:]) == {429}, statuses
+    if limited:  # one client, whatever it claims: made to wait once its free failures are used
+        # (waits of 1 s, 2 s, 4 s: a reply slower than a wait may let one more through)
+        assert statuses[:3] == [401] * 3 and 429 in statuses[3:], statuses
     else:  # behind a trusted proxy each forwarded address is a client of its own
         assert statuses == [401] * 6, statuses

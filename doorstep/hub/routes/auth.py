@@ -9,7 +9,6 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import Credentials, CurrentUser, HubDep, SessionDep
-from doorstep.hub.models import Role
 from doorstep.hub.schemas import SignUp, Token, UserPublic
 from doorstep.hub.services import accounts
 
@@ -17,10 +16,14 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
-def signup(data: SignUp, session: SessionDep) -> object:
-    """Create an owner account. Other roles are created by an admin."""
-    return accounts.create_user(
-        session, email=data.email, password=data.password, name=data.name, role=Role.owner
+def signup(data: SignUp, request: Request, session: SessionDep, hub: HubDep) -> object:
+    """Create an owner account (so many per client address an hour; else 429).
+
+    Other roles are created by an admin.
+    """
+    client = request.client.host if request.client else "unknown"
+    return accounts.sign_up(
+        hub, session, email=data.email, password=data.password, name=data.name, client=client
     )
 
 

@@ -6,6 +6,7 @@ the API routes and the web pages alike, so both write the same audit rows.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -15,7 +16,7 @@ from doorstep.errors import Conflict, Forbidden, InvalidInput, NotAuthenticated,
 from doorstep.hub.context import Hub
 from doorstep.hub.db import utcnow
 from doorstep.hub.models import AGENCY_ROLES, Agency, ApiToken, Role, User
-from doorstep.hub.ratelimit import LoginRateLimiter
+from doorstep.hub.ratelimit import LoginThrottle, wait_in_words
 from doorstep.hub.security import (
     USER_TOKEN_PREFIX,
     hash_password,
@@ -53,13 +54,16 @@ def create_user(
         raise InvalidInput(f"a {role.value} must belong to an agency", field="agency")
     if role not in AGENCY_ROLES and agency_name:
         raise InvalidInput(f"a {role.value} does not belong to an agency", field="agency")
+    # Hash before touching the database: the wait for a turn to hash (bounded, see
+    # security.py) then holds no connection, and a taken email costs the same time.
+    password_hash = hash_password(password)
     if session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("an account with this email already exists", field="email")
     agency = get_or_create_agency(session, agency_name) if agency_name else None
     user = User(
         email=email,
         name=name,
-        password_hash=hash_password(password),
+        password_hash=password_hash,
         role=role.value,
         agency_id=agency.id if agency else None,
     )
@@ -68,39 +72,51 @@ def create_user(
     return user
 
 
+def sign_up(
+    hub: Hub, session: Session, *, email: str, password: str, name: str, client: str
+) -> User:
+    """Create an owner account for an anonymous caller, at most so many per client address.
+
+    Every sign-up that gets this far counts, taken or not: each costs a password hash.
+    The account is committed here, in the worker thread that wrote it: with SQLite the
+    write lock would otherwise wait for a second worker thread to commit, and a burst
+    of sign-ups queued for their turn to hash holds every worker (then 30 s "database
+    is locked").
+    """
+    wait = hub.signup_limiter.take(client)
+    if wait is not None:
+        seconds = max(1, math.ceil(wait))
+        raise RateLimited(
+            f"too many sign-ups from your address; try again in {wait_in_words(seconds)}",
+            retry_after=seconds,
+        )
+    user = create_user(session, email=email, password=password, name=name, role=Role.owner)
+    session.commit()
+    return user
+
+
 MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path
 
 
 def authenticate(
-    session: Session, limiter: LoginRateLimiter, email: str, password: str, client: str
+    session: Session, limiter: LoginThrottle, email: str, password: str, client: str
 ) -> User:
-    """Check a password, counting failures per email and per client address.
+    """Check a password, throttled per client address and per (client address, account).
 
-    An email longer than any address can be (a flood of made-up ones) counts against
-    the client alone: it gets no key of its own, yet cannot dodge the limit.
+    Nothing counts per account alone, so failures from elsewhere never refuse the owner
+    (docs/security.md, "Sign-in throttling"). An email longer than any address can be
+    (a flood of made-up ones) counts against the client alone: it gets no key of its
+    own, yet cannot dodge the limit.
     """
-    client_key = f"client:{client}"
-    email_key = f"email:{normalise_email(email)}" if len(email) <= MAX_EMAIL_LENGTH else None
-    keys = (email_key, client_key) if email_key else (client_key,)
-    for key in keys:
-        wait = limiter.retry_after(key)
-        if wait is not None:
-            seconds = int(wait) + 1
-            raise RateLimited(
-                f"too many failed logins; try again in {seconds} seconds", retry_after=seconds
-            )
-    user = (
-        session.scalar(select(User).where(User.email == normalise_email(email)))
-        if email_key
-        else None
-    )
-    if not verify_password(user.password_hash if user else None, password) or user is None:
-        for key in keys:
-            limiter.record_failure(key)
-        raise NotAuthenticated("wrong email or password")
+    account = normalise_email(email) if len(email) <= MAX_EMAIL_LENGTH else None
+    with limiter.attempt(client, account) as attempt:
+        user = session.scalar(select(User).where(User.email == account)) if account else None
+        if not verify_password(user.password_hash if user else None, password) or user is None:
+            attempt.failed()
+            raise NotAuthenticated("wrong email or password")
+        attempt.succeeded()
     if not user.is_active:
         raise Forbidden("this account is disabled")
-    limiter.reset(keys[0])
     return user
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from doorstep.errors import DoorstepError
+from doorstep.errors import DoorstepError, RetryLater
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import HubDep, SessionDep
 from doorstep.hub.models import Role
@@ -63,6 +63,13 @@ def _session_cookie(hub: HubDep, token: str, expires: datetime, target: str) -> 
     return response
 
 
+def _with_retry_after(response: Response, exc: DoorstepError) -> Response:
+    """A page refused for a while says when to retry, as the API does (same seconds)."""
+    if isinstance(exc, RetryLater):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @router.post("/login", dependencies=[CSRF])
 def login(request: Request, form: FormFields, session: SessionDep, hub: HubDep) -> Response:
     client = request.client.host if request.client else "unknown"
@@ -74,7 +81,9 @@ def login(request: Request, form: FormFields, session: SessionDep, hub: HubDep) 
     except DoorstepError as exc:
         values = {"email": email}
         context = {"next": form.get("next", ""), "errors": {"form": exc.message}, "values": values}
-        return render(request, "login.html", context, status_code=exc.status_code)
+        return _with_retry_after(
+            render(request, "login.html", context, status_code=exc.status_code), exc
+        )
     target = safe_next(form.get("next"), HOME_BY_ROLE.get(user.role, "/"))
     return _session_cookie(hub, token, row.expires_at, target)
 
@@ -87,12 +96,22 @@ def signup_page(request: Request, user: MaybeUser) -> Response:
 @router.post("/signup", dependencies=[CSRF])
 def signup(request: Request, form: FormFields, session: SessionDep, hub: HubDep) -> Response:
     values = {"email": form.get("email", ""), "name": form.get("name", "")}
+    client = request.client.host if request.client else "unknown"
     try:
         data = parse_form(SignUp, {**values, "password": form.get("password", "")})
         try:
-            user = accounts.create_user(
-                session, email=data.email, password=data.password, name=data.name
+            user = accounts.sign_up(
+                hub,
+                session,
+                email=data.email,
+                password=data.password,
+                name=data.name,
+                client=client,
             )
+        except RetryLater as exc:
+            context = {"errors": {"form": exc.message}, "values": values}
+            page = render(request, "signup.html", context, status_code=exc.status_code)
+            return _with_retry_after(page, exc)
         except DoorstepError as exc:
             raise domain_error_as_form(exc, values) from None
     except FormErrors as exc:
