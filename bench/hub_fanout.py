@@ -35,6 +35,7 @@ from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from doorstep import geo
+from doorstep.hub import totp
 from doorstep.hub.db import make_session_factory, new_id, session_scope
 from doorstep.hub.models import ApiToken, Role
 from doorstep.hub.models_requests import (
@@ -44,6 +45,7 @@ from doorstep.hub.models_requests import (
     RequestRecipient,
 )
 from doorstep.hub.security import secret_hash
+from doorstep.hub.services import mfa
 from doorstep.hub.services.accounts import create_user
 from doorstep.hub.services.matching import match
 
@@ -168,8 +170,9 @@ def bench_backend(backend: str, args: argparse.Namespace) -> None:
             rng=random.Random(args.seed),
         )
         sessions = make_session_factory(engine)
+        officer_secret = totp.new_secret()  # police sign in with a TOTP code as well
         with session_scope(sessions) as session:
-            create_user(
+            officer_user = create_user(
                 session,
                 email="officer@bench.example",
                 password=PASSWORD,
@@ -177,6 +180,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> None:
                 role=Role.officer,
                 agency_name="Bench Police",
             )
+            mfa.set_secret(session, officer_user, officer_secret, now)
         sample = random.Random(args.seed).sample(world.owner_ids, SAMPLE_OWNERS)
         tokens = {owner: f"dst_bench_{uuid.uuid4().hex}" for owner in sample}
         with engine.begin() as conn:
@@ -204,7 +208,11 @@ def bench_backend(backend: str, args: argparse.Namespace) -> None:
         with serve(Path(tmp), url) as base, httpx.Client(base_url=base, timeout=600) as http:
             reply = http.post(
                 "/api/v1/auth/token",
-                data={"username": "officer@bench.example", "password": PASSWORD},
+                data={
+                    "username": "officer@bench.example",
+                    "password": PASSWORD,
+                    "totp_code": totp.current_code(officer_secret),
+                },
             )
             officer = {"Authorization": f"Bearer {reply.raise_for_status().json()['access_token']}"}
             empty_area = square(CENTER[0] + 1.0, CENTER[1], HALF_M)  # 70 km east: no cameras

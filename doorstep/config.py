@@ -100,6 +100,12 @@ class Settings(BaseSettings):
         "X-Forwarded-For and X-Forwarded-Proto are believed; empty trusts none, so the "
         "client address (and the login rate limit) is the connecting peer's.",
     )
+    mfa_required_roles: str = Field(
+        "officer,supervisor,auditor,admin",
+        pattern=r"^\s*((owner|officer|supervisor|auditor|admin)\s*(,\s*|$))*$",
+        description="Comma-separated roles that must sign in with a TOTP code (multi-factor "
+        "authentication); add `owner` to require it of owners too.",
+    )
     retention_interval_seconds: int = Field(
         3600, ge=1, description="How often expired clips are purged."
     )
@@ -151,6 +157,11 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @property
+    def mfa_roles(self) -> frozenset[str]:
+        """The roles of ``mfa_required_roles``."""
+        return frozenset(r.strip() for r in self.mfa_required_roles.split(",") if r.strip())
 
     @property
     def signing_key_path(self) -> Path:

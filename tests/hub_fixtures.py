@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import time
 import uuid
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,9 +15,17 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from doorstep.app import create_app
 from doorstep.config import Settings
+from doorstep.hub import totp
+from doorstep.hub.context import Hub
+from doorstep.hub.db import session_scope, utcnow
+from doorstep.hub.models import User
+from doorstep.hub.services import mfa
+from doorstep.hub.services.accounts import normalise_email
+from doorstep.web.session import SESSION_COOKIE
 from tests.conftest import require_service
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
@@ -81,9 +91,11 @@ class Api:
         return self.login(email, password)
 
     def login(self, email: str, password: str = "correct horse battery") -> str:
-        reply = self.client.post(
-            "/api/v1/auth/token", data={"username": email, "password": password}
-        )
+        """A token; with a code when the account has a TOTP secret (``enrol_totp``)."""
+        data = {"username": email, "password": password}
+        if email in TOTP_SECRETS:
+            data["totp_code"] = totp_code(TOTP_SECRETS[email])
+        reply = self.client.post("/api/v1/auth/token", data=data)
         assert reply.status_code == 200, reply.text
         return str(reply.json()["access_token"])
 
@@ -122,6 +134,71 @@ class Api:
             content=data,
             headers={**bearer(key), "X-Content-SHA256": sha or sha256_of(data)},
         )
+
+
+# --- multi-factor sign-in -----------------------------------------------------------
+# Police, auditor and admin accounts sign in with a TOTP code. Tests give them a secret
+# with enrol_totp (what `doorstep user add --totp-secret` does) and every sign-in helper
+# here computes the code with doorstep.hub.totp.current_code, the hub's own helper.
+
+TOTP_SECRETS: dict[str, str] = {}  # email -> secret of the accounts this test process enrolled
+_LAST_STEP: dict[str, int] = {}  # secret -> time step of the last code handed out
+
+
+def remember_totp(email: str, secret: str) -> str:
+    TOTP_SECRETS[normalise_email(email)] = secret
+    return secret
+
+
+def enrol_totp(hub: Hub, email: str) -> str:
+    """Give an account an authenticator secret and remember it for the sign-in helpers."""
+    with session_scope(hub.sessions) as session:
+        user = session.scalar(select(User).where(User.email == normalise_email(email)))
+        assert user is not None, email
+        secret = totp.new_secret()
+        mfa.set_secret(session, user, secret, utcnow())
+    return remember_totp(email, secret)
+
+
+def totp_code(secret: str) -> str:
+    """A code for ``secret`` the hub has not seen used (it refuses a replayed time step).
+
+    The first is the code of now; another sign-in of the same account within the same
+    30 s gets the next step's (the hub allows one step of clock drift); a third waits
+    for the clock. Page helpers reuse a session instead of signing in again.
+    """
+    step = max(totp.step_of(), _LAST_STEP.get(secret, -1) + 1)
+    while step > totp.step_of() + totp.DRIFT_STEPS:
+        time.sleep(0.2)
+    _LAST_STEP[secret] = step
+    return totp.current_code(secret, at=step * totp.STEP_SECONDS)
+
+
+_PAGE_SESSIONS: weakref.WeakKeyDictionary[Any, dict[str, str]] = weakref.WeakKeyDictionary()
+
+
+def page_sign_in(client: Any, email: str, password: str = "correct horse battery") -> Any:
+    """Sign in through the login page (with a code where the account has a secret).
+
+    The client's current session is set aside, not signed out: coming back to an
+    account with a secret reuses its session while it lives, as a person with a browser
+    each would, rather than typing a code the hub saw a moment ago.
+    """
+    kept = _PAGE_SESSIONS.setdefault(client, {})
+    client.cookies.delete(SESSION_COOKIE)
+    email = normalise_email(email)
+    secret = TOTP_SECRETS.get(email)
+    token = kept.get(email)
+    if secret and token and client.get("/api/v1/auth/me", headers=bearer(token)).is_success:
+        client.cookies.set(SESSION_COOKIE, token)
+        return None
+    data = {"csrf_token": page_csrf(client), "email": email, "password": password}
+    if secret:
+        data["totp_code"] = totp_code(secret)
+    reply = client.post("/login", data=data, follow_redirects=False)
+    assert reply.status_code == 303, reply.text
+    kept[email] = client.cookies.get(SESSION_COOKIE)
+    return reply
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -114,7 +114,15 @@ def demo(data_dir: Path, host: str, port: int, live_cameras: int) -> None:
         click.echo(f"\nDoorstep demo running at {url}  (API docs: {url}/docs)")
         click.echo(f"Every demo account's password is: {DEMO_PASSWORD}")
         for role, email in seeded.logins:
-            click.echo(f"  {role:<10} {email}")
+            secret = seeded.totp_secrets.get(email)
+            extra = f"  TOTP secret {secret}" if secret else ""
+            click.echo(f"  {role:<10} {email:<24}{extra}")
+        if seeded.totp_secrets:
+            click.echo(
+                "Police, auditor and admin accounts sign in with a code as well: scan nothing, "
+                "just run `doorstep user totp-code --secret <TOTP secret>` for the code now "
+                "(or add the secret to an authenticator app)."
+            )
         click.echo(f"{live_cameras} camera(s) replay sample footage live; press Ctrl+C to stop.\n")
 
     threading.Thread(target=announce, daemon=True).start()

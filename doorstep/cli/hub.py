@@ -120,6 +120,18 @@ def user() -> None:
 @click.option("--agency", help="Agency name (required for officer and supervisor; created if new).")
 @click.option("--name", help="Display name [default: the part of the email before @].")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@click.option(
+    "--totp-secret",
+    metavar="BASE32",
+    help="Enrol the account in multi-factor authentication with this TOTP secret "
+    "(scripted setups); without it, a police, auditor or admin account enrols at first "
+    "sign-in.",
+)
+@click.option(
+    "--new-totp-secret",
+    is_flag=True,
+    help="Enrol with a newly generated TOTP secret and print it.",
+)
 @data_dir_option
 @database_url_option
 def user_add(
@@ -128,6 +140,8 @@ def user_add(
     agency: str | None,
     name: str | None,
     password_stdin: bool,
+    totp_secret: str | None,
+    new_totp_secret: bool,
     data_dir: Path | None,
     database_url: str | None,
 ) -> None:
@@ -135,10 +149,21 @@ def user_add(
 
     Example: doorstep user add ann@pd.example --role officer --agency "City PD"
     """
+    from doorstep.hub import totp
     from doorstep.hub.context import build_hub
-    from doorstep.hub.db import session_scope
+    from doorstep.hub.db import session_scope, utcnow
     from doorstep.hub.schemas import UserCreate
+    from doorstep.hub.services import mfa
     from doorstep.hub.services.accounts import create_user
+
+    if totp_secret and new_totp_secret:
+        raise click.UsageError("give --totp-secret or --new-totp-secret, not both")
+    if totp_secret is not None and not totp.is_valid_secret(totp_secret):
+        raise click.BadParameter(
+            "a TOTP secret is base32 (A-Z, 2-7) of at least 26 characters",
+            param_hint="--totp-secret",
+        )
+    secret = totp.new_secret() if new_totp_secret else totp_secret
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -164,3 +189,29 @@ def user_add(
             agency_name=data.agency,
         )
         click.echo(f"created {created.role} {created.email} ({created.id})")
+        if secret:
+            mfa.set_secret(session, created, secret, utcnow())
+            if new_totp_secret:
+                click.echo(f"TOTP secret: {totp.normalise_secret(secret)}")
+            click.echo(
+                "enrolled in multi-factor authentication (doorstep user totp-code "
+                "--secret <secret> prints the code now)"
+            )
+        elif mfa.required_for(hub.settings, created):
+            click.echo("multi-factor authentication: enrols at first sign-in")
+
+
+@user.command("totp-code")
+@click.option("--secret", required=True, metavar="BASE32", help="The account's TOTP secret.")
+def user_totp_code(secret: str) -> None:
+    """Print the TOTP code of a secret now, as an authenticator app shows it.
+
+    For scripts, tests and the demo; a person would use an app on their phone.
+    """
+    from doorstep.hub import totp
+
+    if not totp.is_valid_secret(secret):
+        raise click.BadParameter(
+            "a TOTP secret is base32 (A-Z, 2-7) of at least 26 characters", param_hint="--secret"
+        )
+    click.echo(totp.current_code(secret))

@@ -19,10 +19,12 @@ from pathlib import Path
 import av
 import cv2
 
+from doorstep.hub import totp
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope, utcnow
 from doorstep.hub.models import Event, Role
 from doorstep.hub.schemas import CameraCreate
+from doorstep.hub.services import mfa
 from doorstep.hub.services.accounts import create_user
 from doorstep.hub.services.cameras import create_camera
 
@@ -58,6 +60,8 @@ class DemoCamera:
 class DemoSeed:
     cameras: list[DemoCamera] = field(default_factory=list)
     logins: list[tuple[str, str]] = field(default_factory=list)
+    # email -> TOTP secret of each account whose role must use MFA (police, auditor, admin)
+    totp_secrets: dict[str, str] = field(default_factory=dict)
 
 
 def offset(north_m: float, east_m: float) -> tuple[float, float]:
@@ -106,7 +110,7 @@ def seed(hub: Hub, video: Path, now: datetime | None = None) -> DemoSeed:
     yesterday = (now - timedelta(days=1)).replace(hour=14, minute=0, second=0, microsecond=0)
     with session_scope(hub.sessions) as session:
         for email, name, role, agency in STAFF:
-            create_user(
+            staff = create_user(
                 session,
                 email=email,
                 password=DEMO_PASSWORD,
@@ -115,6 +119,10 @@ def seed(hub: Hub, video: Path, now: datetime | None = None) -> DemoSeed:
                 agency_name=agency,
             )
             result.logins.append((role.value, email))
+            if mfa.required_for(hub.settings, staff):
+                secret = totp.new_secret()
+                mfa.set_secret(session, staff, secret, now)
+                result.totp_secrets[email] = secret
         for index, (email, name, camera_name, north, east) in enumerate(OWNERS):
             owner = create_user(session, email=email, password=DEMO_PASSWORD, name=name)
             result.logins.append(("owner", email))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from doorstep.errors import Forbidden, NotAuthenticated
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
-from doorstep.hub.models import Camera, Role, User
+from doorstep.hub.models import ApiToken, Camera, Role, User
 from doorstep.hub.schemas import UUID_PATTERN
-from doorstep.hub.services.accounts import user_for_token
+from doorstep.hub.services.accounts import session_for_token, user_for_token
 from doorstep.hub.services.cameras import camera_for_key
 
 EntityId = Annotated[str, Path(pattern=UUID_PATTERN, description="A UUID.")]
@@ -53,6 +53,26 @@ def get_current_user(session: SessionDep, credentials: Credentials) -> User:
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+class SignedIn(NamedTuple):
+    """The caller and the session (token row) the call came with."""
+
+    user: User
+    token: ApiToken
+
+
+def get_signed_in(session: SessionDep, credentials: Credentials) -> SignedIn:
+    return SignedIn(*session_for_token(session, bearer_token(credentials)))
+
+
+def get_enrolling(session: SessionDep, credentials: Credentials) -> SignedIn:
+    """Also an enrolment-only session: for MFA enrolment, ``/auth/me`` and sign-out."""
+    return SignedIn(*session_for_token(session, bearer_token(credentials), enrolling=True))
+
+
+CurrentSignedIn = Annotated[SignedIn, Depends(get_signed_in)]
+Enrolling = Annotated[SignedIn, Depends(get_enrolling)]
 
 
 def get_current_camera(session: SessionDep, credentials: Credentials) -> Camera:

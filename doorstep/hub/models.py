@@ -52,14 +52,24 @@ class User(Base):
 
 
 class ApiToken(Base):
-    """A user's bearer token; only its SHA-256 is stored, so a leaked table grants nothing."""
+    """A user's session (bearer token or page cookie).
+
+    Only the token's SHA-256 is stored, so a leaked table grants nothing; ``id`` names
+    the session to its user (list, revoke) without revealing anything usable.
+    ``enrolment_only``: signed in with a password alone while multi-factor enrolment is
+    due, so it reaches nothing but enrolment, ``/auth/me`` and sign-out.
+    """
 
     __tablename__ = "api_tokens"
 
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(36), unique=True, default=new_id)
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column()
+    client: Mapped[str] = mapped_column(String(100), default="")
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    enrolment_only: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Camera(Base):

@@ -14,14 +14,16 @@ from sqlalchemy.exc import SQLAlchemyError
 from doorstep.errors import DoorstepError, RetryLater, Unavailable
 from doorstep.hub.db import describe_error
 from doorstep.hub.models import User
+from doorstep.hub.services.mfa import ENROL_PAGE, EnrolmentRequired
 from doorstep.web.render import render, wants_json
-from doorstep.web.session import LoginRequired, optional_user
-from doorstep.web.views import auditor, auth, inbox, officer, owner, public, receipts
+from doorstep.web.session import LoginRequired, shown_user
+from doorstep.web.views import account, auditor, auth, inbox, officer, owner, public, receipts
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
 PAGE_ROUTERS = [
     auth.router,
+    account.router,
     owner.router,
     inbox.router,
     officer.router,
@@ -35,6 +37,8 @@ def html_error(request: Request, exc: DoorstepError) -> Response | None:
     """How a page (not the API) shows an error: a redirect to sign in, or a readable page."""
     if request.url.path.startswith(("/api/", "/docs", "/openapi")) or wants_json(request):
         return None
+    if isinstance(exc, EnrolmentRequired):  # password alone while MFA is due: enrol first
+        return RedirectResponse(ENROL_PAGE, status_code=303)
     if isinstance(exc, LoginRequired):
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
@@ -59,7 +63,7 @@ def _error_page_user(request: Request) -> User | None:
     """Who an error page names in its header; no one if the database cannot say."""
     try:
         with request.app.state.hub.sessions() as session:
-            return optional_user(request, session)
+            return shown_user(request, session)
     except SQLAlchemyError as exc:
         log.warning("an error page shown without its user: %s", describe_error(exc))
         return None

@@ -16,11 +16,12 @@ import secrets
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session
 
 from doorstep.errors import DoorstepError, Forbidden, NotAuthenticated
 from doorstep.hub.deps import SessionDep
-from doorstep.hub.models import User
-from doorstep.hub.services.accounts import user_for_token
+from doorstep.hub.models import ApiToken, User
+from doorstep.hub.services.accounts import session_for_token, user_for_token
 
 SESSION_COOKIE = "doorstep_session"
 CSRF_COOKIE = "doorstep_csrf"
@@ -95,6 +96,43 @@ def optional_user(request: Request, session: SessionDep) -> User | None:
 
 
 MaybeUser = Annotated[User | None, Depends(optional_user)]
+
+
+def shown_user(request: Request, session: Session) -> User | None:
+    """Who an error page names in its header; an enrolment-only session is named too."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return user_for_token(session, token, enrolling=True)
+    except NotAuthenticated:
+        return None
+
+
+def _signed_in_session(
+    request: Request, session: Session, *, enrolling: bool
+) -> tuple[User, ApiToken]:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise LoginRequired("please sign in")
+    try:
+        return session_for_token(session, token, enrolling=enrolling)
+    except NotAuthenticated:
+        raise LoginRequired("please sign in") from None
+
+
+def web_session(request: Request, session: SessionDep) -> tuple[User, ApiToken]:
+    """The signed-in user and their session row (a page that lists sessions)."""
+    return _signed_in_session(request, session, enrolling=False)
+
+
+def enrolling_session(request: Request, session: SessionDep) -> tuple[User, ApiToken]:
+    """The signed-in user and session, also an enrolment-only one (the enrolment page)."""
+    return _signed_in_session(request, session, enrolling=True)
+
+
+WebSession = Annotated[tuple[User, ApiToken], Depends(web_session)]
+EnrollingWeb = Annotated[tuple[User, ApiToken], Depends(enrolling_session)]
 
 
 def signed_in(user: MaybeUser) -> User:

@@ -17,8 +17,9 @@ from doorstep.geo import GEOD
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.models import Role
+from doorstep.hub.services import mfa
 from doorstep.hub.services.accounts import create_user
-from tests.hub_fixtures import Api, bearer
+from tests.hub_fixtures import Api, bearer, enrol_totp
 
 CENTER = (-0.12, 51.5)  # lon, lat
 HALF_SIDE_M = 400.0  # an 800 m square: 0.247 sq mi
@@ -48,9 +49,11 @@ def hub_of(test_client: TestClient) -> Hub:
 
 
 def add_user(test_client: TestClient, email: str, role: Role, agency: str | None = None) -> str:
-    """Create a police/auditor account directly (as `doorstep user add` does); log in."""
-    with session_scope(hub_of(test_client).sessions) as session:
-        create_user(
+    """Create a police/auditor account directly (as `doorstep user add --new-totp-secret`
+    does: with an authenticator secret where the role needs one); log in with its code."""
+    hub = hub_of(test_client)
+    with session_scope(hub.sessions) as session:
+        user = create_user(
             session,
             email=email,
             password=PASSWORD,
@@ -58,6 +61,9 @@ def add_user(test_client: TestClient, email: str, role: Role, agency: str | None
             role=role,
             agency_name=agency,
         )
+        needs_code = mfa.required_for(hub.settings, user)
+    if needs_code:
+        enrol_totp(hub, email)
     return Api(test_client).login(email, PASSWORD)
 
 

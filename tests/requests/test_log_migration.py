@@ -72,7 +72,7 @@ def test_an_existing_log_is_converted_and_reverified(database_url: str) -> None:
     old = _old_log(database_url, 37)
     engine = make_engine(database_url)
     upgrade(engine)
-    assert current_revision(engine) == "0004"
+    assert (current_revision(engine) or "") >= "0004"  # at or past the revision that converts
     sessions = make_session_factory(engine)
     key = LogKey.for_key(Ed25519PrivateKey.generate())
     with session_scope(sessions) as session:

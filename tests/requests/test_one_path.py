@@ -22,7 +22,7 @@ from doorstep.hub.db import session_scope, utcnow
 from doorstep.hub.models import ApiToken, Camera, User
 from doorstep.hub.models_requests import AuditRow, PoliceRequest, RequestClip, RequestRecipient
 from doorstep.hub.services import accounts
-from tests.hub_fixtures import bearer, page_csrf
+from tests.hub_fixtures import bearer, page_csrf, page_sign_in
 from tests.requests.conftest import PASSWORD, World, hub_of
 
 Subject = dict[str, Any]
@@ -80,12 +80,7 @@ def _csrf(web: TestClient) -> str:
 
 
 def _page_sign_in(web: TestClient, email: str) -> None:
-    reply = web.post(
-        "/login",
-        data={"csrf_token": _csrf(web), "email": email, "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert reply.status_code == 303, reply.text
+    page_sign_in(web, email, PASSWORD)
 
 
 def _post(web: TestClient, path: str, **fields: Any) -> httpx.Response:

@@ -30,7 +30,7 @@ from doorstep.evidence import BundleClip, build_bundle
 from doorstep.merkle import leaf_hash
 from doorstep.receipt import b64
 from doorstep.signing import Ed25519PrivateKey, sign
-from tests.hub_fixtures import page_csrf
+from tests.hub_fixtures import page_sign_in
 from tests.requests.conftest import PASSWORD, World, bearer, hub_of, one_shares_one_declines
 from tests.server_process import ServerProcess
 
@@ -197,13 +197,7 @@ def test_nobody_fetches_someone_elses_receipt(
 
 def _page_sign_in(client: TestClient, email: str) -> None:
     client.cookies.clear()
-    csrf = page_csrf(client)
-    reply = client.post(
-        "/login",
-        data={"csrf_token": csrf, "email": email, "password": PASSWORD},
-        follow_redirects=False,
-    )
-    assert reply.status_code == 303, reply.text
+    page_sign_in(client, email, PASSWORD)
 
 
 def test_pages_link_receipts_and_serve_them_only_to_their_actor(

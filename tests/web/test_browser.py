@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from tests.conftest import IN_CI, REPO_ROOT
+from tests.hub_fixtures import TOTP_SECRETS, remember_totp, totp_code
 from tests.server_process import ServerProcess
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -82,10 +83,24 @@ def add_user(server: ServerProcess, email: str, role: str, agency: str | None = 
     ]
     if agency:
         args += ["--agency", agency]
+    if role != "owner":  # police, auditors and admins sign in with a TOTP code
+        args.append("--new-totp-secret")
     done = subprocess.run(
         args, input=PASSWORD + "\n", env=server.env, capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
+    if role != "owner":
+        remember_totp(email, done.stdout.split("TOTP secret: ", 1)[1].split()[0])
+
+
+def fill_sign_in(page: object, email: str) -> None:
+    """The login form, with the authenticator code where the account has one."""
+    page.get_by_label("Email").fill(email)  # type: ignore[attr-defined]
+    page.get_by_label("Password").fill(PASSWORD)  # type: ignore[attr-defined]
+    if email in TOTP_SECRETS:
+        code = totp_code(TOTP_SECRETS[email])
+        page.get_by_label("Code from your authenticator app").fill(code)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Sign in").click()  # type: ignore[attr-defined]
 
 
 def wait_until(page: object, expression: str, timeout: float = 10_000) -> None:
@@ -105,9 +120,7 @@ def shot(page: object, name: str) -> None:
 def sign_in(context: object, base: str, email: str) -> object:
     page = context.new_page()  # type: ignore[attr-defined]
     page.goto(f"{base}/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    fill_sign_in(page, email)
     page.wait_for_load_state()
     return page
 
@@ -310,7 +323,10 @@ def test_the_whole_story_in_chromium(
 
 
 def api_login(base: str, email: str) -> dict[str, str]:
-    reply = httpx.post(f"{base}/api/v1/auth/token", data={"username": email, "password": PASSWORD})
+    data = {"username": email, "password": PASSWORD}
+    if email in TOTP_SECRETS:
+        data["totp_code"] = totp_code(TOTP_SECRETS[email])
+    reply = httpx.post(f"{base}/api/v1/auth/token", data=data)
     assert reply.status_code == 200, reply.text
     return {"Authorization": f"Bearer {reply.json()['access_token']}"}
 
@@ -462,9 +478,7 @@ def test_map_and_zone_editor_work_under_the_csp(
         officer = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()  # type: ignore[attr-defined]
         watch_csp(officer, console)
         officer.goto(f"{base}/login")
-        officer.get_by_label("Email").fill("officer@example.org")
-        officer.get_by_label("Password").fill(PASSWORD)
-        officer.get_by_role("button", name="Sign in").click()
+        fill_sign_in(officer, "officer@example.org")
         officer.wait_for_load_state()
         officer.goto(f"{base}/officer/new")
         officer.locator(".leaflet-container").wait_for()

@@ -18,6 +18,7 @@ from doorstep.demo import SAMPLE_VIDEO
 from doorstep.demo.seed import CENTRE, DEMO_PASSWORD, DemoSeed, seed
 from doorstep.hub.db import utcnow
 from doorstep.hub.models import Event
+from tests.hub_fixtures import page_sign_in, remember_totp
 from tests.web.test_pages import csrf
 
 
@@ -26,17 +27,14 @@ def demo(hub_settings) -> tuple[TestClient, DemoSeed]:  # type: ignore[no-untype
     from doorstep.app import create_app
 
     with TestClient(create_app(hub_settings)) as client:
-        yield client, seed(client.app.state.hub, SAMPLE_VIDEO)  # type: ignore[attr-defined]
+        seeded = seed(client.app.state.hub, SAMPLE_VIDEO)  # type: ignore[attr-defined]
+        for email, secret in seeded.totp_secrets.items():
+            remember_totp(email, secret)
+        yield client, seeded
 
 
 def sign_in(client: TestClient, email: str) -> None:
-    client.post("/logout", data={"csrf_token": csrf(client)})
-    reply = client.post(
-        "/login",
-        data={"csrf_token": csrf(client), "email": email, "password": DEMO_PASSWORD},
-        follow_redirects=False,
-    )
-    assert reply.status_code == 303, reply.text
+    page_sign_in(client, email, DEMO_PASSWORD)
 
 
 def circle(radius_m: float) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Form, Request, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from doorstep.hub.db import utcnow
-from doorstep.hub.deps import Credentials, CurrentUser, HubDep, SessionDep
+from doorstep.hub.deps import Credentials, Enrolling, HubDep, SessionDep
 from doorstep.hub.schemas import SignUp, Token, UserPublic
 from doorstep.hub.services import accounts
 
@@ -33,22 +33,38 @@ def login(
     request: Request,
     session: SessionDep,
     hub: HubDep,
+    totp_code: Annotated[
+        str | None,
+        Form(
+            max_length=64,
+            description="The 6-digit code of the account's authenticator app, or one of its "
+            "recovery codes: needed once the account has enrolled (multi-factor "
+            "authentication).",
+        ),
+    ] = None,
 ) -> Token:
-    """Exchange email (`username`) and password for a bearer token that expires."""
+    """Exchange email (`username`), password and, once enrolled, a `totp_code` for a
+    bearer token that expires.
+
+    A police, auditor or admin account that has not enrolled yet gets a token that
+    reaches only enrolment (`/auth/mfa/*`), `/auth/me` and `/auth/logout`; everything
+    else answers 403 naming the enrolment route.
+    """
     client = request.client.host if request.client else "unknown"
     _user, token, row = accounts.sign_in(
-        hub, session, form.username, form.password, client, utcnow()
+        hub, session, form.username, form.password, client, utcnow(), totp_code=totp_code
     )
     return Token(access_token=token, expires_at=row.expires_at)
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-def logout(_user: CurrentUser, credentials: Credentials, session: SessionDep, hub: HubDep) -> None:
+def logout(_caller: Enrolling, credentials: Credentials, session: SessionDep, hub: HubDep) -> None:
     """Revoke the token used for this call."""
     if credentials is not None:
         accounts.sign_out(hub, session, credentials.credentials, utcnow())
 
 
 @router.get("/me", response_model=UserPublic)
-def me(user: CurrentUser) -> object:
-    return user
+def me(caller: Enrolling) -> object:
+    """The account this token belongs to (also before multi-factor enrolment)."""
+    return caller.user

@@ -24,7 +24,8 @@ from doorstep.hub.security import (
     secret_hash,
     verify_password,
 )
-from doorstep.hub.services import audit
+from doorstep.hub.services import audit, mfa
+from doorstep.hub.services.mfa import EnrolmentRequired
 
 
 def normalise_email(email: str) -> str:
@@ -120,26 +121,65 @@ def authenticate(
     return user
 
 
-def issue_token(session: Session, user: User, ttl: timedelta) -> tuple[str, ApiToken]:
+def issue_token(
+    session: Session,
+    user: User,
+    ttl: timedelta,
+    *,
+    client: str = "",
+    enrolment_only: bool = False,
+) -> tuple[str, ApiToken]:
+    """A new session for ``user``. It is a full one unless ``enrolment_only``: the caller
+    vouches for how the user signed in (``sign_in`` checks the password and, where one is
+    enrolled or due, the second factor; scripts and tests may issue full tokens)."""
     token = new_secret(USER_TOKEN_PREFIX)
     now = utcnow()
     session.execute(delete(ApiToken).where(ApiToken.expires_at < now))
-    row = ApiToken(token_hash=secret_hash(token), user_id=user.id, expires_at=now + ttl)
+    row = ApiToken(
+        token_hash=secret_hash(token),
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + ttl,
+        client=client[:100],
+        last_used_at=now,
+        enrolment_only=enrolment_only,
+    )
     session.add(row)
     session.flush()
     return token, row
 
 
-def user_for_token(session: Session, token: str) -> User:
+# last_used_at is written at most this often per session, not on every request.
+LAST_USED_RESOLUTION = timedelta(seconds=60)
+
+
+def session_for_token(
+    session: Session, token: str, *, enrolling: bool = False
+) -> tuple[User, ApiToken]:
+    """The user and session row of a live token.
+
+    An enrolment-only session (password alone while MFA is due) raises
+    ``EnrolmentRequired`` (403 naming the enrolment route) unless ``enrolling``: only
+    enrolment, ``/auth/me`` and sign-out pass that.
+    """
     if not token.startswith(USER_TOKEN_PREFIX):
         raise NotAuthenticated("not a user token")
     row = session.get(ApiToken, secret_hash(token))
-    if row is None or row.expires_at <= utcnow():
+    now = utcnow()
+    if row is None or row.expires_at <= now:
         raise NotAuthenticated("the token is unknown or has expired; log in again")
     user = session.get(User, row.user_id)
     if user is None or not user.is_active:
         raise NotAuthenticated("the account no longer exists or is disabled")
-    return user
+    if row.enrolment_only and not enrolling:
+        raise EnrolmentRequired()
+    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
+        row.last_used_at = now
+    return user, row
+
+
+def user_for_token(session: Session, token: str, *, enrolling: bool = False) -> User:
+    return session_for_token(session, token, enrolling=enrolling)[0]
 
 
 def revoke_token(session: Session, token: str) -> None:
@@ -147,12 +187,21 @@ def revoke_token(session: Session, token: str) -> None:
 
 
 def sign_in(
-    hub: Hub, session: Session, email: str, password: str, client: str, now: datetime
+    hub: Hub,
+    session: Session,
+    email: str,
+    password: str,
+    client: str,
+    now: datetime,
+    *,
+    totp_code: str | None = None,
 ) -> tuple[User, str, ApiToken]:
-    """Check the password and issue a token: ``login`` in the audit log.
+    """Check the password (and the second factor) and issue a token: ``login`` in the log.
 
     A wrong password is recorded as ``login.failure`` and committed before the error
     goes up, so the refusal stays in the log although the caller's reply is an error.
+    An account with an authenticator app needs its code (or a recovery code) in
+    ``totp_code``; one whose role must enrol and has not gets an enrolment-only session.
     """
     try:
         user = authenticate(session, hub.login_limiter, email, password, client)
@@ -161,7 +210,11 @@ def sign_in(
         audit.log_action(hub, session, None, "login.failure", subject, {"client": client}, now)
         session.commit()
         raise
-    token, row = issue_token(session, user, hub.token_ttl)
+    mfa.verify_second_factor(hub, session, user, totp_code, client, now)
+    enrolment_only = mfa.enrolment_due(hub.settings, session, user)
+    token, row = issue_token(
+        session, user, hub.token_ttl, client=client, enrolment_only=enrolment_only
+    )
     audit.log_action(hub, session, user, "login", f"user:{user.id}", {"client": client}, now)
     return user, token, row
 
@@ -169,7 +222,7 @@ def sign_in(
 def sign_out(hub: Hub, session: Session, token: str, now: datetime) -> None:
     """Revoke a token (API bearer or page session): ``logout`` if it was a live one."""
     try:
-        user = user_for_token(session, token)
+        user = user_for_token(session, token, enrolling=True)
     except NotAuthenticated:
         return  # nothing to end; the caller forgets the token either way
     revoke_token(session, token)

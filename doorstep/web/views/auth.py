@@ -12,7 +12,8 @@ from doorstep.hub.db import utcnow
 from doorstep.hub.deps import HubDep, SessionDep
 from doorstep.hub.models import Role
 from doorstep.hub.schemas import SignUp
-from doorstep.hub.services import accounts
+from doorstep.hub.services import accounts, mfa
+from doorstep.hub.services.mfa import ENROL_PAGE
 from doorstep.web.forms import FormErrors, FormFields, domain_error_as_form, parse_form
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, SESSION_COOKIE, MaybeUser
@@ -76,7 +77,13 @@ def login(request: Request, form: FormFields, session: SessionDep, hub: HubDep) 
     email = form.get("email", "")
     try:
         user, token, row = accounts.sign_in(
-            hub, session, email, form.get("password", ""), client, utcnow()
+            hub,
+            session,
+            email,
+            form.get("password", ""),
+            client,
+            utcnow(),
+            totp_code=form.get("totp_code") or None,
         )
     except DoorstepError as exc:
         values = {"email": email}
@@ -85,6 +92,8 @@ def login(request: Request, form: FormFields, session: SessionDep, hub: HubDep) 
             render(request, "login.html", context, status_code=exc.status_code), exc
         )
     target = safe_next(form.get("next"), HOME_BY_ROLE.get(user.role, "/"))
+    if row.enrolment_only:  # a password alone while MFA is due: enrolment comes first
+        target = ENROL_PAGE
     return _session_cookie(hub, token, row.expires_at, target)
 
 
@@ -118,7 +127,12 @@ def signup(request: Request, form: FormFields, session: SessionDep, hub: HubDep)
         return render(
             request, "signup.html", {"errors": exc.errors, "values": values}, status_code=422
         )
-    token, row = accounts.issue_token(session, user, hub.token_ttl)
+    due = mfa.enrolment_due(hub.settings, session, user)  # owners, where a deployment says so
+    token, row = accounts.issue_token(
+        session, user, hub.token_ttl, client=client, enrolment_only=due
+    )
+    if due:
+        return _session_cookie(hub, token, row.expires_at, ENROL_PAGE)
     return _session_cookie(hub, token, row.expires_at, "/cameras")
 
 
