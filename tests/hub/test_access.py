@@ -10,6 +10,7 @@ from sqlalchemy import update
 
 from doorstep.hub.models import ApiToken
 from tests.hub.conftest import Api, bearer
+from tests.hub_fixtures import enrol_totp
 
 
 @pytest.fixture
@@ -153,6 +154,7 @@ def test_admin_creates_an_officer_who_cannot_own_cameras(api: Api, client: TestC
             name="Root",
             role=Role.admin,
         )
+    enrol_totp(hub, "root@example.org")  # admins sign in with a TOTP code
     admin = api.login("root@example.org")
     body = {
         "email": "cop@example.org",
@@ -169,6 +171,7 @@ def test_admin_creates_an_officer_who_cannot_own_cameras(api: Api, client: TestC
         headers=bearer(admin),
     )
     assert missing_agency.status_code == 422 and missing_agency.json()["field"] == "agency"
+    enrol_totp(hub, "cop@example.org")
     officer = api.login("cop@example.org")
     reply = client.post(
         "/api/v1/cameras",
