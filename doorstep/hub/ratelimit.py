@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from doorstep.errors import RateLimited, Unavailable
 
-_SWEEP_EVERY = 1000  # records written between sweeps of forgotten keys
+_SWEEP_EVERY = 1000  # failures (or sign-ups) recorded between sweeps of forgotten keys
 FIRST_DELAY_SECONDS = 1.0  # the wait after the first failure past the free ones
 BUSY_WAIT_SECONDS = 60  # longest an attempt queues behind its client's checks (then 503)
 
@@ -64,6 +64,7 @@ class _Key:
     name: str
     free: int  # failures allowed before waits begin
     refusal: str  # what a refused caller is told, before "try again in ..."
+    forgiven: bool  # a right password clears its failures
 
 
 class LoginAttempt:
@@ -76,20 +77,20 @@ class LoginAttempt:
 
     def failed(self) -> None:
         """Count a failure on every key: the wait grows past the free ones."""
-        self._close(failed=True)
+        self._close(failed=True, succeeded=False)
 
     def succeeded(self) -> None:
         """Forget the (client, account) failures; the client's own stay counted."""
-        self._close(failed=False, forgive=self._keys[1:])
+        self._close(failed=False, succeeded=True)
 
     def release(self) -> None:
         """Neither (the check itself broke): nothing is counted."""
-        self._close(failed=False)
+        self._close(failed=False, succeeded=False)
 
-    def _close(self, *, failed: bool, forgive: Sequence[_Key] = ()) -> None:
+    def _close(self, *, failed: bool, succeeded: bool) -> None:
         if self._open:
             self._open = False
-            self._throttle._end(self._keys, failed=failed, forgive=forgive)
+            self._throttle._end(self._keys, failed=failed, succeeded=succeeded)
 
 
 class LoginThrottle:
@@ -110,7 +111,7 @@ class LoginThrottle:
         self.forget = forget_seconds
         self.clock = clock
         self._records: dict[str, _Record] = {}
-        self._written = 0
+        self._failed = 0
         self._changed = threading.Condition()  # held to read or write; notified as checks end
 
     def __len__(self) -> int:
@@ -132,6 +133,7 @@ class LoginThrottle:
                 f"client:{client}",
                 self.free_per_client,
                 "too many failed sign-ins from your address",
+                forgiven=False,  # else signing in to one's own account would reset it
             )
         ]
         if account is not None:
@@ -140,6 +142,7 @@ class LoginThrottle:
                     f"account:{client}\n{account}",
                     self.free_per_account,
                     "too many failed sign-ins to this account from your address",
+                    forgiven=True,
                 )
             )
         return keys
@@ -202,7 +205,7 @@ class LoginThrottle:
             for key in keys:
                 self._records.setdefault(key.name, _Record()).pending += 1
 
-    def _end(self, keys: Sequence[_Key], *, failed: bool, forgive: Sequence[_Key]) -> None:
+    def _end(self, keys: Sequence[_Key], *, failed: bool, succeeded: bool) -> None:
         now = self.clock()
         with self._changed:
             self._changed.notify_all()
@@ -213,14 +216,15 @@ class LoginThrottle:
                     record.failures += 1
                     wait = self._wait_after(record.failures, key.free)
                     record.until = max(record.until, now + wait)
-                    self._written += 1
-                elif key in forgive:
+                elif succeeded and key.forgiven:
                     record.failures, record.until = 0, 0.0
                 if not record.failures and not record.pending:
                     del self._records[key.name]
-            if failed and self._written % _SWEEP_EVERY == 0:
-                for name in list(self._records):
-                    self._live(name, now)
+            if failed:
+                self._failed += 1
+                if self._failed % _SWEEP_EVERY == 0:
+                    for name in list(self._records):
+                        self._live(name, now)
 
 
 class WindowLimit:

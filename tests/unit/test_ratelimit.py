@@ -169,12 +169,13 @@ def test_refusals_store_nothing_and_quiet_keys_are_forgotten(
 def test_forgotten_keys_are_swept_as_failures_arrive(
     throttle: LoginThrottle, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ratelimit, "_SWEEP_EVERY", 10)
-    for n in range(4):  # 8 keys written: a client and a (client, account) each
+    monkeypatch.setattr(ratelimit, "_SWEEP_EVERY", 5)
+    fail(throttle, "10.0.0.9", None)  # one key alone, then two per failure
+    for n in range(3):
         fail(throttle, f"10.0.0.{n}", "ann")
-    assert len(throttle) == 8
+    assert len(throttle) == 7
     clock.now += 601
-    fail(throttle, "10.0.1.1", "ann")  # the 10th write sweeps the forgotten ones
+    fail(throttle, "10.0.1.1", "ann")  # the 5th failure sweeps the forgotten ones
     assert len(throttle) == 2
 
 
