@@ -192,9 +192,7 @@ def agent_retry_delay(url: str, key: str, data_dir: Path) -> float:
         outbox.close()
 
 
-pytestmark = pytest.mark.postgres
-
-
+@pytest.mark.postgres
 def test_health_names_the_database_as_down_and_storage_as_ok(outage: Outage) -> None:
     reply = outage.during["health"]
     assert reply.status_code == 503, reply.text
@@ -210,6 +208,7 @@ def test_health_names_the_database_as_down_and_storage_as_ok(outage: Outage) -> 
     assert "127.0.0.1" not in reply.text  # the reason goes to the log, not to the public
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize(
     "path", ["ingest event", "ingest clip", "owner api", "clip download", "sign-in api"]
 )
@@ -220,6 +219,7 @@ def test_api_answers_503_with_retry_after(outage: Outage, path: str) -> None:
     assert reply.json()["retry_after"] == int(RETRY_AFTER)
 
 
+@pytest.mark.postgres
 @pytest.mark.parametrize("path", ["page", "live stream"])
 def test_pages_answer_a_503_page_with_retry_after(outage: Outage, path: str) -> None:
     reply = outage.during[path]
@@ -229,16 +229,19 @@ def test_pages_answer_a_503_page_with_retry_after(outage: Outage, path: str) -> 
     assert "Temporarily unavailable" in reply.text
 
 
+@pytest.mark.postgres
 def test_an_error_page_needing_the_user_still_shows(outage: Outage) -> None:
     """A 404 page names the signed-in user; with the database down it names no one."""
     assert outage.during["missing page"].status_code == 404
 
 
+@pytest.mark.postgres
 def test_requests_caught_mid_flight_are_answered_not_dropped(outage: Outage) -> None:
     assert set(outage.in_flight) <= {"200", "503"}, outage.in_flight
     assert outage.in_flight["503"] > 0  # the workers did run into the outage
 
 
+@pytest.mark.postgres
 def test_no_traceback_reaches_the_log(outage: Outage) -> None:
     assert "Exception in ASGI application" not in outage.log, outage.log[-3000:]
     assert "Traceback" not in outage.log, outage.log[-3000:]
@@ -247,11 +250,13 @@ def test_no_traceback_reaches_the_log(outage: Outage) -> None:
     assert "[SQL:" not in outage.log  # no statements (nor their parameters) in the log
 
 
+@pytest.mark.postgres
 def test_the_agent_waits_as_long_as_retry_after_says(outage: Outage) -> None:
     """Its own backoff would retry in 0.1 s; the hub asked for 5."""
     assert float(RETRY_AFTER) - 0.5 <= outage.agent_delay <= 60
 
 
+@pytest.mark.postgres
 def test_everything_recovers_without_a_restart(outage: Outage) -> None:
     after = outage.after
     assert outage.recovered_in < 3
