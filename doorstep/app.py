@@ -21,6 +21,7 @@ from doorstep.hub.context import Hub, build_hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.errors_http import install_error_handlers
 from doorstep.hub.jobs import retention_loop
+from doorstep.hub.openapi import install as install_openapi
 from doorstep.hub.security_headers import install as install_security_headers
 from doorstep.hub.services import tlog
 from doorstep.web.app import html_error, install_web
@@ -52,6 +53,7 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
     app.state.hub = hub
     install_error_handlers(app, page_error=html_error)
     include_api(app)
+    install_openapi(app)
     install_web(app)
     install_security_headers(app, hub.settings)
     return app

@@ -82,6 +82,18 @@ def get_current_camera(session: SessionDep, credentials: Credentials) -> Camera:
 CurrentCamera = Annotated[Camera, Depends(get_current_camera)]
 
 
+def get_camera_key(hub: HubDep, credentials: Credentials) -> str:
+    """A camera key checked in a session of its own (for uploads): no connection is held
+    while the body streams, and a caller without a valid key learns nothing more."""
+    key = bearer_token(credentials)
+    with session_scope(hub.sessions) as session:
+        camera_for_key(session, key)
+    return key
+
+
+CameraKey = Annotated[str, Depends(get_camera_key)]
+
+
 def require_roles(*roles: Role) -> object:
     """A dependency that lets only the given roles through."""
     allowed = {role.value for role in roles}

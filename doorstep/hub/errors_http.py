@@ -15,9 +15,13 @@ from collections.abc import Callable
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
+from starlette.routing import compile_path
 
 from doorstep.errors import DoorstepError, NotAuthenticated, RetryLater, Unavailable
 from doorstep.hub.db import describe_error
@@ -86,6 +90,16 @@ def _field_name(location: tuple[object, ...] | list[object]) -> str:
     return ".".join(parts) or "body"
 
 
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route accepts at ``path``: Starlette's own 405 names only the
+    first route that matched the path, though several may share it."""
+    methods: set[str] = set()
+    for route in iter_route_contexts(app.routes):
+        if route.path and route.methods and compile_path(route.path)[0].match(path):
+            methods |= route.methods
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI, page_error: PageError | None = None) -> None:
     """Map errors to replies; ``page_error`` (given by the composition root) lets pages
     answer with a page, without this package knowing the pages."""
@@ -113,6 +127,21 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
         return error_response(
             422, f"{first.field}: {first.reason}", field=first.field, errors=errors
         )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        """Starlette's own errors (no route, wrong method, an unreadable body) in our shape."""
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(app, request.scope["path"]))
+        detail = "nothing is at this address" if exc.status_code == 404 else str(exc.detail)
+        return error_response(exc.status_code, detail, headers=headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(request: Request, _exc: ClientDisconnect) -> Response:
+        """The connection broke mid-request: nothing was kept and nobody reads a reply."""
+        log.info("client disconnected during %s %s", request.method, request.url.path)
+        return error_response(400, "the connection closed before the request was complete")
 
     @app.exception_handler(DataError)
     async def data_error(_request: Request, _exc: DataError) -> JSONResponse:

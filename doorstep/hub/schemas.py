@@ -6,13 +6,15 @@ hashes, key hashes) never appear in a `Public` schema.
 
 from __future__ import annotations
 
+import re
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -33,7 +35,58 @@ def _aware(value: datetime) -> datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+_NUMBER = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso8601(value: object) -> object:
+    """Dates and times only as ISO 8601 text: pydantic alone reads a number (``0.5``,
+    ``"1700000000"``) as Unix time, which the schema does not promise."""
+    if isinstance(value, date):  # built in Python (pages, services): already typed
+        return value
+    if not isinstance(value, str) or _NUMBER.fullmatch(value):
+        raise ValueError("must be an ISO 8601 date or date-time string, e.g. 2026-01-01T12:00:00Z")
+    return value
+
+
+IsoDatetime = Annotated[datetime, BeforeValidator(_iso8601)]
+IsoDate = Annotated[date, BeforeValidator(_iso8601)]
+AwareDatetime = Annotated[IsoDatetime, AfterValidator(_aware)]
+
+
+FORM_TEXT = {"form": True}
+"""Validation context of a page's form (``web/forms.py``): its fields arrive as text, and
+pydantic reads numbers and booleans from it. A JSON body gets no such leeway."""
+
+
+def _from_form(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("form"))
+
+
+def _json_number(value: object, info: ValidationInfo) -> object:
+    """A number as JSON Schema means it (``5``, ``5.0``): pydantic alone also takes
+    ``"5"`` and ``true``."""
+    if isinstance(value, bool | str | bytes) and not _from_form(info):
+        raise ValueError("must be a JSON number, not text or a boolean")
+    return value
+
+
+def _json_boolean(value: object, info: ValidationInfo) -> object:
+    """``true`` or ``false``: pydantic alone also takes ``0``, ``"yes"`` and ``"on"``."""
+    if not isinstance(value, bool) and not _from_form(info):
+        raise ValueError("must be a JSON boolean: true or false")
+    return value
+
+
+JsonBool = Annotated[bool, BeforeValidator(_json_boolean)]
+JsonFloat = Annotated[float, BeforeValidator(_json_number)]
+RetentionDays = Annotated[
+    int,
+    Field(ge=1, le=180, description="Days footage is kept (1-180)."),
+    BeforeValidator(_json_number),
+]
+Latitude = Annotated[float, Field(ge=-90, le=90), BeforeValidator(_json_number)]
+Longitude = Annotated[float, Field(ge=-180, le=180), BeforeValidator(_json_number)]
+Fraction = Annotated[float, Field(ge=0, le=1), BeforeValidator(_json_number)]
 MAX_INT = 2**62  # the largest number a query may carry: SQLite and PostgreSQL hold it
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 Password = Annotated[
@@ -73,7 +126,7 @@ class UserPublic(BaseModel):
 
 
 class UserSettings(BaseModel):
-    opt_out_requests: bool | None = Field(None, description="Opt out of every police request.")
+    opt_out_requests: JsonBool | None = Field(None, description="Opt out of every police request.")
 
 
 class AgencyCreate(BaseModel):
@@ -89,13 +142,13 @@ class AgencyPublic(BaseModel):
 
 class CameraCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    latitude: float = Field(ge=-90, le=90)
-    longitude: float = Field(ge=-180, le=180)
-    retention_days: int = Field(30, ge=1, le=180, description="Days footage is kept (1-180).")
-    opt_out_requests: bool = Field(False, description="Never include this camera in requests.")
+    latitude: Latitude
+    longitude: Longitude
+    retention_days: RetentionDays = 30
+    opt_out_requests: JsonBool = Field(False, description="Never include this camera in requests.")
 
 
-Point = Annotated[list[float], Field(min_length=2, max_length=2)]
+Point = Annotated[list[JsonFloat], Field(min_length=2, max_length=2)]
 Polygon = Annotated[list[Point], Field(max_length=100)]
 MAX_POLYGONS = 32
 MAX_WEBHOOKS = 10
@@ -146,10 +199,10 @@ class CameraUpdate(BaseModel):
     """A camera's settings, from the API's PATCH and the camera page alike."""
 
     name: str | None = Field(None, min_length=1, max_length=200)
-    latitude: float | None = Field(None, ge=-90, le=90)
-    longitude: float | None = Field(None, ge=-180, le=180)
-    retention_days: int | None = Field(None, ge=1, le=180)
-    opt_out_requests: bool | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None
+    retention_days: RetentionDays | None = None
+    opt_out_requests: JsonBool | None = None
     agent_config: AgentSettingsUpdate | None = Field(
         None, description="Zones, privacy masks and webhooks for the camera's agent."
     )
@@ -193,8 +246,10 @@ class EventCreate(BaseModel):
     start_time: AwareDatetime
     end_time: AwareDatetime | None = None
     label: Literal["person", "motion"] = "motion"
-    score: float = Field(0.0, ge=0, le=1)
-    box: list[float] | None = Field(None, description="[x, y, w, h], relative 0..1.")
+    score: Fraction = 0.0
+    box: list[Fraction] | None = Field(
+        None, min_length=4, max_length=4, description="[x, y, w, h], relative 0..1."
+    )
 
     @field_validator("end_time")
     @classmethod

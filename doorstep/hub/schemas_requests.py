@@ -7,13 +7,40 @@ them that could carry who was asked, who declined or where an unshared camera is
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 
 from doorstep.hub.models_requests import IncidentType
+from doorstep.hub.schemas import IsoDate, IsoDatetime, JsonBool
+
+MONEY_TEXT = r"^([0-9]{1,7}([.][0-9]{1,2})?|10000000([.]0{1,2})?)$"  # 0 to 10,000,000
+
+
+def _money(value: object) -> object:
+    """An amount as a JSON number or as text like ``12.50``; never a boolean or ``1e3``."""
+    if isinstance(value, bool) or (isinstance(value, str) and not re.match(MONEY_TEXT, value)):
+        raise ValueError("must be an amount such as 12.50 (at most 2 decimals)")
+    return value
+
+
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_money),
+    Field(ge=0, le=10_000_000, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 10_000_000, "multipleOf": 0.01},
+                {"type": "string", "pattern": MONEY_TEXT},
+            ]
+        },
+        mode="validation",
+    ),
+]
 
 
 class RequestCreate(BaseModel):
@@ -25,18 +52,20 @@ class RequestCreate(BaseModel):
         description='A GeoJSON Polygon, or {"type": "Circle", "center": [lon, lat], '
         '"radius_m": metres}; 0.025 to 0.5 sq mi.'
     )
-    start_time: datetime = Field(description="Window start, with a timezone.")
-    end_time: datetime = Field(description="Window end: 15 min to 12 h after the start, past.")
-    emergency: bool = Field(False, description="Imminent danger: needs a supervisor's approval.")
+    start_time: IsoDatetime = Field(description="Window start, with a timezone.")
+    end_time: IsoDatetime = Field(description="Window end: 15 min to 12 h after the start, past.")
+    emergency: JsonBool = Field(
+        False, description="Imminent danger: needs a supervisor's approval."
+    )
     justification: str | None = Field(None, max_length=5000, description="Required if emergency.")
 
 
 class DisclosureCreate(BaseModel):
     vendor: str = Field(min_length=1, max_length=200)
     what: str = Field(min_length=1, max_length=500, description="Gift, discount or payment.")
-    value: Decimal = Field(ge=0, le=10_000_000, decimal_places=2)
+    value: Money
     currency: str = Field("USD", min_length=3, max_length=3)
-    received_on: date
+    received_on: IsoDate
 
 
 class DisclosurePublic(BaseModel):
@@ -137,7 +166,9 @@ class InboxItem(BaseModel):
 class DecisionCreate(BaseModel):
     action: Literal["share", "share_all", "decline", "opt_out"]
     event_ids: list[str] = Field(default_factory=list, description="For 'share': which clips.")
-    share_location: bool = Field(False, description="Let the officer see the cameras' location.")
+    share_location: JsonBool = Field(
+        False, description="Let the officer see the cameras' location."
+    )
 
 
 class NotificationPublic(BaseModel):

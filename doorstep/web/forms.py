@@ -9,6 +9,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from doorstep.errors import DoorstepError
+from doorstep.hub.schemas import FORM_TEXT
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -41,7 +42,7 @@ def parse_form(schema: type[M], values: dict[str, Any]) -> M:
     """Validate `values` with `schema`; raise FormErrors with one message per field."""
     cleaned = {k: v for k, v in values.items() if v not in ("", None)}
     try:
-        return schema.model_validate(cleaned)
+        return schema.model_validate(cleaned, context=FORM_TEXT)  # fields are text
     except ValidationError as exc:
         errors: dict[str, str] = {}
         for error in exc.errors():

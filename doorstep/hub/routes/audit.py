@@ -8,9 +8,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
 
 from doorstep.hub.deps import HubDep, SessionDep, require_roles
+from doorstep.hub.media import PemResponse
 from doorstep.hub.models import Role, User
 from doorstep.hub.schemas import MAX_INT
 from doorstep.hub.schemas_requests import AuditRowPublic, AuditVerdict, CheckpointPublic
@@ -46,7 +46,7 @@ def verify(_auditor: Auditor, session: SessionDep, hub: HubDep) -> AuditVerdict:
     return AuditVerdict(**result.__dict__)
 
 
-@router.get("/keys/hub.pub", response_class=PlainTextResponse)
-def hub_public_key(hub: HubDep) -> PlainTextResponse:
+@router.get("/keys/hub.pub", response_class=PemResponse)
+def hub_public_key(hub: HubDep) -> PemResponse:
     """The hub's Ed25519 public key (PEM): verifies checkpoints and evidence bundles."""
-    return PlainTextResponse(public_key_pem(hub.signing_key), media_type="application/x-pem-file")
+    return PemResponse(public_key_pem(hub.signing_key))

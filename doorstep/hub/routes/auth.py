@@ -9,13 +9,19 @@ from fastapi.security import OAuth2PasswordRequestForm
 
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import Credentials, Enrolling, HubDep, SessionDep
+from doorstep.hub.openapi import errors
 from doorstep.hub.schemas import SignUp, Token, UserPublic
 from doorstep.hub.services import accounts
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+@router.post(
+    "/signup",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses=errors(409, 429),
+)
 def signup(data: SignUp, request: Request, session: SessionDep, hub: HubDep) -> object:
     """Create an owner account (so many per client address an hour; else 429).
 
@@ -27,7 +33,7 @@ def signup(data: SignUp, request: Request, session: SessionDep, hub: HubDep) -> 
     )
 
 
-@router.post("/token", response_model=Token)
+@router.post("/token", response_model=Token, responses=errors(401, 429))
 def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     request: Request,

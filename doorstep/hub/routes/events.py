@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Response
 
 from doorstep.hub.deps import EntityId, HubDep, Owner, SessionDep
+from doorstep.hub.media import JpegFile, Mp4File
 from doorstep.hub.responses import blob_response, event_public
 from doorstep.hub.schemas import MAX_INT, AwareDatetime, EventPage, EventPublic
 from doorstep.hub.services import events
@@ -49,16 +49,14 @@ def get_event(event_id: EntityId, owner: Owner, session: SessionDep) -> EventPub
     return event_public(events.get_owned_event(session, owner, event_id))
 
 
-@router.get("/{event_id}/clip", response_class=FileResponse)
-def get_clip(event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> FileResponse:
+@router.get("/{event_id}/clip", response_class=Mp4File)
+def get_clip(event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> Response:
     """The event's MP4 clip (supports `Range`)."""
     event = events.get_owned_event(session, owner, event_id)
     return blob_response(hub, event.clip_sha256, "video/mp4", f"{event.id}.mp4")
 
 
-@router.get("/{event_id}/snapshot", response_class=FileResponse)
-def get_snapshot(
-    event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep
-) -> FileResponse:
+@router.get("/{event_id}/snapshot", response_class=JpegFile)
+def get_snapshot(event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> Response:
     event = events.get_owned_event(session, owner, event_id)
     return blob_response(hub, event.snapshot_sha256, "image/jpeg", f"{event.id}.jpg")

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import CurrentUser, EntityId, HubDep, Owner, SessionDep
+from doorstep.hub.openapi import errors
 from doorstep.hub.schemas_requests import DecisionCreate, InboxItem, NotificationPublic
 from doorstep.hub.services import inbox, notifications
 
@@ -18,7 +19,7 @@ def list_inbox(owner: Owner, session: SessionDep) -> list[InboxItem]:
     return inbox.inbox(session, owner, utcnow())
 
 
-@router.post("/inbox/{request_id}/decision", response_model=InboxItem)
+@router.post("/inbox/{request_id}/decision", response_model=InboxItem, responses=errors(409))
 def decide(
     request_id: EntityId, data: DecisionCreate, owner: Owner, session: SessionDep, hub: HubDep
 ) -> InboxItem:
@@ -26,7 +27,7 @@ def decide(
     return inbox.decide(hub, session, owner, request_id, data, utcnow())
 
 
-@router.post("/inbox/{request_id}/revoke", response_model=InboxItem)
+@router.post("/inbox/{request_id}/revoke", response_model=InboxItem, responses=errors(409))
 def revoke(request_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> InboxItem:
     """Withdraw a share; clips an officer has already fetched stay shared."""
     return inbox.revoke(hub, session, owner, request_id, utcnow())

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from doorstep.errors import InvalidInput, TooLarge
 from doorstep.hub.context import Hub
-from doorstep.hub.deps import Credentials, CurrentCamera, EntityId, HubDep, SessionDep, bearer_token
+from doorstep.hub.deps import CameraKey, CurrentCamera, EntityId, HubDep, SessionDep
 from doorstep.hub.live import publish_after_commit
+from doorstep.hub.openapi import errors
 from doorstep.hub.responses import event_public
 from doorstep.hub.schemas import BlobStored, EventCreate, EventPublic
 from doorstep.hub.services import blobs, events
 from doorstep.hub.services.blobs import BlobKind
-from doorstep.hub.storage_base import check_sha256
+from doorstep.hub.storage_base import SHA256_RE, check_sha256
 
 router = APIRouter(prefix="/ingest", tags=["ingest (camera agents)"])
 
@@ -24,7 +28,10 @@ router = APIRouter(prefix="/ingest", tags=["ingest (camera agents)"])
     "/events",
     response_model=EventPublic,
     status_code=status.HTTP_201_CREATED,
-    responses={200: {"description": "The event already existed and was updated."}},
+    responses={
+        200: {"description": "The event already existed and was updated.", "model": EventPublic},
+        **errors(409),
+    },
 )
 def create_event(
     data: EventCreate,
@@ -53,16 +60,31 @@ def agent_config(camera: CurrentCamera) -> dict[str, object]:
     return {"camera_id": camera.id, "name": camera.name, **(camera.agent_config or {})}
 
 
+async def _whole_body(request: Request) -> AsyncIterator[bytes]:
+    """The body, then a last look at the connection before anything is kept.
+
+    Bytes past ``Content-Length`` make the server refuse the connection (400) while
+    the declared bytes may already be read: such a request is malformed as a whole, so
+    the store must see it fail. The close arrives within a turn of the event loop.
+    """
+    async for chunk in request.stream():
+        yield chunk
+    for _ in range(3):
+        await anyio.sleep(0)
+    if await request.is_disconnected():
+        raise ClientDisconnect()
+
+
 async def _upload(
     kind: BlobKind,
     event_id: str,
     request: Request,
     response: Response,
     hub: Hub,
-    credentials: Credentials,
-    declared_sha256: str | None,
+    key: str,
+    declared_sha256: str,
 ) -> BlobStored:
-    key = bearer_token(credentials)
+    """Store the body and attach it; the key was checked before any header was looked at."""
     sha256 = check_sha256(declared_sha256)
     limit = hub.settings.max_clip_bytes if kind == "clip" else hub.settings.max_snapshot_bytes
     length = request.headers.get("content-length")
@@ -74,16 +96,25 @@ async def _upload(
     if await run_in_threadpool(blobs.already_attached, hub, key, event_id, kind, sha256):
         response.status_code = status.HTTP_200_OK
         return BlobStored(sha256=sha256, size=int(length or 0), created=False)
-    size = await hub.storage.put(request.stream(), sha256, limit)
+    size = await hub.storage.put(_whole_body(request), sha256, limit)
     await run_in_threadpool(blobs.attach, hub, key, event_id, kind, sha256, size)
     return BlobStored(sha256=sha256, size=size, created=True)
 
 
-SHA_HEADER = Header(alias="X-Content-SHA256", description="Lowercase hex SHA-256 of the body.")
+SHA_HEADER = Header(
+    alias="X-Content-SHA256",
+    pattern=SHA256_RE.pattern,
+    description="Lowercase hex SHA-256 of the body.",
+)
 UPLOAD_DOC = {
     "requestBody": {
-        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
+}
+UPLOAD_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"description": "This exact file was already attached.", "model": BlobStored},
+    **errors(409),
 }
 
 
@@ -91,31 +122,33 @@ UPLOAD_DOC = {
     "/events/{event_id}/clip",
     status_code=status.HTTP_201_CREATED,
     openapi_extra=UPLOAD_DOC,
+    responses=UPLOAD_RESPONSES,
 )
 async def upload_clip(
     event_id: EntityId,
     request: Request,
     response: Response,
     hub: HubDep,
-    credentials: Credentials,
-    sha256: Annotated[str | None, SHA_HEADER] = None,
+    key: CameraKey,
+    sha256: Annotated[str, SHA_HEADER],
 ) -> BlobStored:
     """Upload the event's MP4 as the raw body; streamed to disk and verified."""
-    return await _upload("clip", event_id, request, response, hub, credentials, sha256)
+    return await _upload("clip", event_id, request, response, hub, key, sha256)
 
 
 @router.put(
     "/events/{event_id}/snapshot",
     status_code=status.HTTP_201_CREATED,
     openapi_extra=UPLOAD_DOC,
+    responses=UPLOAD_RESPONSES,
 )
 async def upload_snapshot(
     event_id: EntityId,
     request: Request,
     response: Response,
     hub: HubDep,
-    credentials: Credentials,
-    sha256: Annotated[str | None, SHA_HEADER] = None,
+    key: CameraKey,
+    sha256: Annotated[str, SHA_HEADER],
 ) -> BlobStored:
     """Upload the event's JPEG snapshot as the raw body."""
-    return await _upload("snapshot", event_id, request, response, hub, credentials, sha256)
+    return await _upload("snapshot", event_id, request, response, hub, key, sha256)

@@ -12,16 +12,15 @@ from __future__ import annotations
 import base64
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from doorstep.hub.deps import HubDep, SessionDep
+from doorstep.hub.media import NoteResponse
 from doorstep.hub.schemas import MAX_INT
 from doorstep.hub.services import tlog
 
 router = APIRouter(prefix="/log", tags=["transparency log"])
-NOTE_TYPE = "text/plain; charset=utf-8"
 
 
 def b64(digest: bytes) -> str:
@@ -65,18 +64,20 @@ def log_info(hub: HubDep, session: SessionDep) -> LogInfo:
     )
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse)
-def checkpoint(session: SessionDep) -> PlainTextResponse:
+@router.get("/checkpoint", response_class=NoteResponse)
+def checkpoint(session: SessionDep) -> NoteResponse:
     """The latest signed checkpoint (C2SP tlog-checkpoint) with its witnesses' cosignatures."""
     note = tlog.with_cosignatures(session, tlog.latest(session))
-    return PlainTextResponse(note, media_type=NOTE_TYPE, headers={"Cache-Control": "no-store"})
+    return NoteResponse(note, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/checkpoints/{size}", response_class=PlainTextResponse)
-def checkpoint_at(size: int, session: SessionDep) -> PlainTextResponse:
+@router.get("/checkpoints/{size}", response_class=NoteResponse)
+def checkpoint_at(
+    size: Annotated[int, Path(ge=0, le=MAX_INT)], session: SessionDep
+) -> NoteResponse:
     """The signed checkpoint of the tree of ``size`` entries, with its cosignatures."""
     note = tlog.with_cosignatures(session, tlog.at_size(session, size))
-    return PlainTextResponse(note, media_type=NOTE_TYPE)
+    return NoteResponse(note)
 
 
 @router.get("/proof/inclusion", response_model=InclusionProof)

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from doorstep.errors import Conflict
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import CurrentSignedIn, Enrolling, HubDep, SessionDep
+from doorstep.hub.openapi import errors
 from doorstep.hub.schemas_mfa import MfaCode, MfaEnrolment, MfaStatus, RecoveryCodes
 from doorstep.hub.services import mfa
 
@@ -27,7 +28,7 @@ def mfa_status(caller: Enrolling, session: SessionDep, hub: HubDep) -> MfaStatus
     )
 
 
-@router.post("/enrol", response_model=MfaEnrolment)
+@router.post("/enrol", response_model=MfaEnrolment, responses=errors(409))
 def enrol(caller: Enrolling, session: SessionDep) -> MfaEnrolment:
     """Start enrolment: a secret to scan or type into an authenticator app (409 if set up).
 
@@ -37,7 +38,7 @@ def enrol(caller: Enrolling, session: SessionDep) -> MfaEnrolment:
     return MfaEnrolment(secret=row.secret, otpauth_uri=mfa.provisioning_uri(row, caller.user))
 
 
-@router.post("/confirm", response_model=RecoveryCodes)
+@router.post("/confirm", response_model=RecoveryCodes, responses=errors(409, 429))
 def confirm(data: MfaCode, caller: Enrolling, session: SessionDep, hub: HubDep) -> RecoveryCodes:
     """Finish enrolment with the code the app shows; returns 10 recovery codes, once.
 
@@ -47,7 +48,7 @@ def confirm(data: MfaCode, caller: Enrolling, session: SessionDep, hub: HubDep) 
     return RecoveryCodes(recovery_codes=codes)
 
 
-@router.post("/recovery-codes", response_model=RecoveryCodes)
+@router.post("/recovery-codes", response_model=RecoveryCodes, responses=errors(409))
 def new_recovery_codes(caller: CurrentSignedIn, session: SessionDep) -> RecoveryCodes:
     """Replace your recovery codes with 10 new ones (the old ones stop working)."""
     if not mfa.is_enrolled(session, caller.user):

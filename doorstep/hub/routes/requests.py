@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Query, Response, status
 
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import CurrentUser, EntityId, HubDep, SessionDep
+from doorstep.hub.media import JpegFile, Mp4File, ZipFile
+from doorstep.hub.openapi import errors
 from doorstep.hub.responses import evidence_response, shared_clip_response, shared_snapshot_response
 from doorstep.hub.schemas_requests import RequestCreate, RequestOfficerView
 from doorstep.hub.services import requests
@@ -51,7 +52,7 @@ def close_request(
     return requests.officer_view(session, request)
 
 
-@router.post("/{request_id}/approve", response_model=RequestOfficerView)
+@router.post("/{request_id}/approve", response_model=RequestOfficerView, responses=errors(409))
 def approve_emergency(
     request_id: EntityId, user: CurrentUser, session: SessionDep, hub: HubDep
 ) -> RequestOfficerView:
@@ -60,7 +61,7 @@ def approve_emergency(
     return requests.officer_view(session, request)
 
 
-@router.post("/{request_id}/reject", response_model=RequestOfficerView)
+@router.post("/{request_id}/reject", response_model=RequestOfficerView, responses=errors(409))
 def reject_emergency(
     request_id: EntityId, user: CurrentUser, session: SessionDep, hub: HubDep
 ) -> RequestOfficerView:
@@ -69,7 +70,7 @@ def reject_emergency(
     return requests.officer_view(session, request)
 
 
-@router.get("/{request_id}/clips/{event_id}", response_class=FileResponse)
+@router.get("/{request_id}/clips/{event_id}", response_class=Mp4File, responses=errors(410))
 def get_shared_clip(
     request_id: EntityId,
     event_id: EntityId,
@@ -77,22 +78,24 @@ def get_shared_clip(
     session: SessionDep,
     hub: HubDep,
     download: Annotated[bool, Query(description="Attachment (download) or inline (view).")] = False,
-) -> FileResponse:
+) -> Response:
     """A shared clip; logged as a view or download. 410 once access has expired."""
     return shared_clip_response(hub, session, user, request_id, event_id, download=download)
 
 
-@router.get("/{request_id}/clips/{event_id}/snapshot", response_class=FileResponse)
+@router.get(
+    "/{request_id}/clips/{event_id}/snapshot", response_class=JpegFile, responses=errors(410)
+)
 def get_shared_snapshot(
     request_id: EntityId, event_id: EntityId, user: CurrentUser, session: SessionDep, hub: HubDep
-) -> FileResponse:
+) -> Response:
     """A shared clip's snapshot: same access rules as the clip, but not access (not logged)."""
     return shared_snapshot_response(hub, session, user, request_id, event_id)
 
 
-@router.post("/{request_id}/evidence", response_class=FileResponse)
+@router.post("/{request_id}/evidence", response_class=ZipFile, responses=errors(409))
 def export_evidence(
     request_id: EntityId, user: CurrentUser, session: SessionDep, hub: HubDep
-) -> FileResponse:
+) -> Response:
     """A signed ZIP of the shared clips with manifest and audit rows; ends their expiry."""
     return evidence_response(hub, session, user, request_id)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
 
 from doorstep.hub.deps import SessionDep
+from doorstep.hub.media import CsvResponse
 from doorstep.hub.services import transparency
 
 router = APIRouter(prefix="/transparency", tags=["transparency"])
@@ -22,14 +22,14 @@ def report(session: SessionDep) -> dict[str, Any]:
     return transparency.report(session)
 
 
-@router.get("/csv", response_class=PlainTextResponse)
+@router.get("/csv", response_class=CsvResponse)
 def report_csv(
     session: SessionDep,
     table: Annotated[Literal["summary", "requests"], Query()] = "summary",
-) -> PlainTextResponse:
+) -> CsvResponse:
     """The same report as CSV: the monthly summary, or the request list."""
     if table == "summary":
         text = transparency.summary_csv(transparency.summary_rows(session))
     else:
         text = transparency.requests_csv(transparency.request_list(session))
-    return PlainTextResponse(text, media_type="text/csv")
+    return CsvResponse(text)

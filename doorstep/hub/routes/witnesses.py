@@ -12,6 +12,7 @@ from fastapi import APIRouter, Path, Response, status
 
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import Admin, HubDep, SessionDep
+from doorstep.hub.openapi import errors
 from doorstep.hub.services import witnesses
 from doorstep.hub.services.witnesses import (
     CosignatureCreate,
@@ -31,7 +32,12 @@ def list_witnesses(session: SessionDep) -> list[WitnessPublic]:
     return witnesses.list_witnesses(session)
 
 
-@router.post("/witnesses", response_model=WitnessPublic, status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/witnesses",
+    response_model=WitnessPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=errors(409),
+)
 def add_witness(
     data: WitnessCreate, admin: Admin, hub: HubDep, session: SessionDep
 ) -> WitnessPublic:
@@ -49,7 +55,15 @@ def remove_witness(
     return witnesses.witness_public(session, name)
 
 
-@router.post("/cosignatures", response_model=CosignaturePublic)
+@router.post(
+    "/cosignatures",
+    response_model=CosignaturePublic,
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        200: {"description": "Already cosigned.", "model": CosignaturePublic},
+        **errors(404),
+    },
+)
 def add_cosignature(
     data: CosignatureCreate, session: SessionDep, response: Response
 ) -> CosignaturePublic:
