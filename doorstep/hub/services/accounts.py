@@ -199,7 +199,8 @@ def sign_in(
     """Check the password (and the second factor) and issue a token: ``login`` in the log.
 
     A wrong password is recorded as ``login.failure`` and committed before the error
-    goes up, so the refusal stays in the log although the caller's reply is an error.
+    goes up, so the refusal stays in the log although the caller's reply is an error;
+    a sign-in is committed before it returns (see below).
     An account with an authenticator app needs its code (or a recovery code) in
     ``totp_code``; one whose role must enrol and has not gets an enrolment-only session.
     """
@@ -216,6 +217,10 @@ def sign_in(
         session, user, hub.token_ttl, client=client, enrolment_only=enrolment_only
     )
     audit.log_action(hub, session, user, "login", f"user:{user.id}", {"client": client}, now)
+    # Committed here, in the thread that wrote: on SQLite the write lock is held until the
+    # commit, and a commit left to the request's teardown can wait for a worker thread
+    # that other sign-ins (queued for a hashing turn, or for the lock) are holding.
+    session.commit()
     return user, token, row
 
 
