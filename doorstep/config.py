@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from doorstep.errors import ConfigError
 
+MIN_PRODUCTION_HASH_MEMORY_KIB = 19 * 1024  # OWASP's Argon2id minimum (m=19 MiB, t=2)
 PLACEHOLDER_SECRET = "change-me-development-only"
 
 
@@ -93,6 +94,17 @@ class Settings(BaseSettings):
         le=64,
         description="Argon2 password hashes computed at once (64 MiB each): bounds the memory "
         "that sign-ups and sign-ins can take, whatever arrives.",
+    )
+    password_hash_memory_kib: int = Field(
+        65536,
+        ge=1024,
+        le=4 * 1024 * 1024,
+        description="Argon2id memory per password hash, in KiB (64 MiB: RFC 9106's second "
+        "recommended option). Production refuses less than OWASP's minimum of 19 MiB; "
+        "the test suite lowers it (a hash names its own parameters, so either verifies).",
+    )
+    password_hash_time_cost: int = Field(
+        3, ge=1, le=20, description="Argon2id passes over that memory per password hash."
     )
     trusted_proxies: str = Field(
         "",
@@ -180,4 +192,12 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "DOORSTEP_SECRET_KEY is the development placeholder; set a real secret "
                 "before running with DOORSTEP_ENVIRONMENT=production."
+            )
+        if (
+            self.environment == "production"
+            and self.password_hash_memory_kib < MIN_PRODUCTION_HASH_MEMORY_KIB
+        ):
+            raise ConfigError(
+                f"DOORSTEP_PASSWORD_HASH_MEMORY_KIB is {self.password_hash_memory_kib}; "
+                f"production needs at least {MIN_PRODUCTION_HASH_MEMORY_KIB} (19 MiB)."
             )

@@ -32,12 +32,23 @@ def require_service(name: str, host: str, port: int) -> None:
     pytest.skip(message)
 
 
+TEST_PASSWORD_HASH_COSTS = {
+    "DOORSTEP_PASSWORD_HASH_MEMORY_KIB": "1024",
+    "DOORSTEP_PASSWORD_HASH_TIME_COST": "1",
+}
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """No DOORSTEP_* variable from the developer's shell leaks into a test."""
     for key in list(os.environ):
         if key.startswith("DOORSTEP_"):
             monkeypatch.delenv(key)
+    # Cheap Argon2 costs: the same code path, 1 MiB and one pass instead of 64 MiB and
+    # three (hashing was half the time of the request tests). A hash names its own costs.
+    # tests/hub/test_signup_memory.py runs a hub with the production costs.
+    for key, value in TEST_PASSWORD_HASH_COSTS.items():
+        monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)
     yield
 

@@ -15,7 +15,7 @@ from doorstep.hub.db import make_engine, make_session_factory
 from doorstep.hub.live import LiveFeed, attach
 from doorstep.hub.migrate import upgrade
 from doorstep.hub.ratelimit import LoginThrottle, WindowLimit
-from doorstep.hub.security import limit_hashing
+from doorstep.hub.security import configure_hashing
 from doorstep.hub.storage import open_storage
 from doorstep.hub.storage_base import BlobStorage
 from doorstep.signing import Ed25519PrivateKey, key_fingerprint, load_or_create_private_key
@@ -70,7 +70,11 @@ def build_hub(settings: Settings, *, migrate: bool = True) -> Hub:
     if leftovers:
         log.warning("removed %d partial uploads left by an interrupted run", leftovers)
     sessions = make_session_factory(engine)
-    limit_hashing(settings.password_hash_concurrency)
+    configure_hashing(
+        settings.password_hash_concurrency,
+        settings.password_hash_memory_kib,
+        settings.password_hash_time_cost,
+    )
     key = load_or_create_private_key(settings.signing_key_path)
     live = LiveFeed()
     attach(live, sessions)

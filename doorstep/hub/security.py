@@ -26,7 +26,7 @@ from doorstep.errors import Unavailable
 USER_TOKEN_PREFIX = "dst_"
 CAMERA_KEY_PREFIX = "dsk_"
 
-_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+_hasher = PasswordHasher()  # Argon2id, RFC 9106's second recommended option (64 MiB, t=3)
 # A hash to verify against when the email is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = _hasher.hash("doorstep-timing-equaliser")
 
@@ -64,9 +64,15 @@ class _Gate:
 _gate = _Gate(2)
 
 
-def limit_hashing(concurrency: int) -> None:
-    """Let at most ``concurrency`` Argon2 computations run at once in this process."""
+def configure_hashing(concurrency: int, memory_kib: int, time_cost: int) -> None:
+    """Let at most ``concurrency`` Argon2 computations run at once in this process, each
+    with these costs. Existing hashes keep verifying: each names its own parameters."""
+    global _hasher, _DUMMY_HASH
     _gate.resize(concurrency)
+    if (_hasher.memory_cost, _hasher.time_cost) != (memory_kib, time_cost):
+        hasher = PasswordHasher(memory_cost=memory_kib, time_cost=time_cost)
+        _DUMMY_HASH = hasher.hash("doorstep-timing-equaliser")
+        _hasher = hasher
 
 
 def hash_password(password: str) -> str:
