@@ -7,6 +7,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -65,6 +66,14 @@ def hub_settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path / "data", database_url=database_url, max_clip_bytes=10 * 1024 * 1024
     )
+
+
+@contextmanager
+def sqlite_hub(root: Path) -> Iterator[TestClient]:
+    """A hub on SQLite under ``root``: for module-scoped fixtures that share one hub."""
+    settings = Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'hub.db'}")
+    with TestClient(create_app(settings)) as client:
+        yield client
 
 
 @pytest.fixture

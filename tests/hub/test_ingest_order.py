@@ -17,9 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from doorstep.app import create_app
-from doorstep.config import Settings
-from tests.hub_fixtures import Api, bearer
+from tests.hub_fixtures import Api, bearer, sqlite_hub
 from tests.server_process import ServerProcess
 
 PASSWORD = "correct horse battery"
@@ -27,9 +25,7 @@ PASSWORD = "correct horse battery"
 
 @pytest.fixture(scope="module")
 def hub_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    root = tmp_path_factory.mktemp("ingest")
-    settings = Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'hub.db'}")
-    with TestClient(create_app(settings)) as client:
+    with sqlite_hub(tmp_path_factory.mktemp("ingest")) as client:
         yield client
 
 

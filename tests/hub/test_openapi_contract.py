@@ -14,19 +14,15 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from doorstep.app import create_app
-from doorstep.config import Settings
 from doorstep.hub.errors_http import ErrorBody
-from tests.hub_fixtures import Api, bearer
+from tests.hub_fixtures import Api, bearer, sqlite_hub
 
 ERROR_REF = "#/components/schemas/ErrorBody"
 
 
 @pytest.fixture(scope="module")
 def hub_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    root = tmp_path_factory.mktemp("contract")
-    settings = Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'hub.db'}")
-    with TestClient(create_app(settings)) as client:
+    with sqlite_hub(tmp_path_factory.mktemp("contract")) as client:
         yield client
 
 

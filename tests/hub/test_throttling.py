@@ -21,18 +21,11 @@ from fastapi.testclient import TestClient
 from doorstep.app import create_app
 from doorstep.config import Settings
 from doorstep.hub.ratelimit import wait_in_words
+from tests.clock import Clock
 from tests.hub_fixtures import Api, page_csrf
 
 PASSWORD = "correct horse battery"
 WRONG = "not the password at all"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

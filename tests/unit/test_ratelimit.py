@@ -10,14 +10,7 @@ import pytest
 from doorstep.errors import RateLimited
 from doorstep.hub import ratelimit
 from doorstep.hub.ratelimit import LoginThrottle, WindowLimit, wait_in_words
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.clock import Clock
 
 
 @pytest.fixture
