@@ -11,6 +11,7 @@ on; :func:`doorstep.hub.storage.open_storage` picks one from the settings.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -19,7 +20,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Protocol
 
-from doorstep.errors import HashMismatch, InvalidInput, TooLarge
+from doorstep.errors import HashMismatch, InvalidInput, StorageError, TooLarge
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 CHUNK = 1024 * 1024
@@ -91,7 +92,22 @@ async def receive(
                 "the upload was truncated or altered, nothing was stored",
                 field="X-Content-SHA256",
             )
+    except OSError as exc:  # a full, read-only or missing disk: the store, not the client
+        _discard(temp)
+        raise disk_error(exc) from exc
     except BaseException:
-        temp.unlink(missing_ok=True)
+        _discard(temp)
         raise
     return temp, size
+
+
+def _discard(temp: Path) -> None:
+    """Remove a partial upload; a disk that refused it may refuse this too (then nothing
+    was written, or a startup sweep of *.part removes it)."""
+    with contextlib.suppress(OSError):
+        temp.unlink(missing_ok=True)
+
+
+def disk_error(exc: OSError) -> StorageError:
+    """What a caller is told when the local disk refuses a write (503, try again)."""
+    return StorageError(f"the clip store cannot write: {exc.strerror or exc}; nothing was kept")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from doorstep.errors import NotFound, StorageError
 from doorstep.fsutil import fsync_dir
-from doorstep.hub.storage_base import check_sha256, receive
+from doorstep.hub.storage_base import check_sha256, disk_error, receive
 
 
 class LocalBlobStorage:
@@ -54,6 +54,8 @@ class LocalBlobStorage:
         temp, size = await receive(chunks, expected_sha256, max_bytes, self.tmp)
         try:
             self.adopt(temp, expected_sha256)
+        except OSError as exc:
+            raise disk_error(exc) from exc
         finally:
             temp.unlink(missing_ok=True)
         return size

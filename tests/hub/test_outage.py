@@ -295,6 +295,28 @@ def test_health_reports_storage_down_as_degraded(tmp_path: Path) -> None:
         assert client.get("/api/v1/health").status_code == 200
 
 
+def test_an_upload_the_disk_cannot_take_is_503_and_leaves_nothing(tmp_path: Path) -> None:
+    """A clip store that cannot be written (here its upload folder is a file: a real
+    OSError, as from a full or read-only disk) answers 503, not 500, and keeps nothing."""
+    settings = Settings(data_dir=tmp_path / "data", database_url=f"sqlite:///{tmp_path / 'h.db'}")
+    with TestClient(create_app(settings)) as client:
+        api = Api(client)
+        key = api.camera(api.signup("disk@example.org"))["api_key"]
+        event = api.event(key)
+        uploads = settings.data_dir / "clips" / "tmp"
+        shutil.rmtree(uploads)
+        uploads.write_bytes(b"")  # open(uploads / "x.part") now fails: NotADirectoryError
+        reply = api.upload(key, event["id"], b"clip bytes")
+        assert reply.status_code == 503, reply.text
+        assert reply.headers["Retry-After"] == str(reply.json()["retry_after"])
+        assert not list((settings.data_dir / "clips" / "blobs").rglob("*.*"))
+        assert not [p for p in (settings.data_dir / "clips" / "blobs").rglob("*") if p.is_file()]
+
+        uploads.unlink()
+        uploads.mkdir()
+        assert api.upload(key, event["id"], b"clip bytes").status_code == 201
+
+
 def test_s3_check_fails_when_the_bucket_cannot_be_reached(tmp_path: Path) -> None:
     """A real connection refused, as when the S3 endpoint is down."""
     client = boto3.client(
