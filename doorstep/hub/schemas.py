@@ -77,6 +77,32 @@ def _json_boolean(value: object, info: ValidationInfo) -> object:
     return value
 
 
+_INTEGER = re.compile(r"[-+]?\d+")
+
+
+def _query_boolean(value: object) -> object:
+    """A query's boolean is ``true`` or ``false``: FastAPI alone also takes ``1``, ``yes``
+    and ``on``, which the schema does not promise."""
+    if isinstance(value, str) and value in ("true", "false"):
+        return value == "true"
+    if isinstance(value, bool):
+        return value
+    raise ValueError("must be true or false")
+
+
+def _query_integer(value: object) -> object:
+    """A query's integer is digits: FastAPI alone also takes ``5.0``."""
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    raise ValueError("must be a whole number, e.g. 50")
+
+
+QueryBool = Annotated[bool, BeforeValidator(_query_boolean)]
+QUERY_INTEGER = BeforeValidator(_query_integer)
+"""Put after a query integer's bounds, which then stay in the schema as minimum/maximum:
+``Annotated[int, Field(ge=1, le=500), QUERY_INTEGER, Query()]``."""
 JsonBool = Annotated[bool, BeforeValidator(_json_boolean)]
 JsonFloat = Annotated[float, BeforeValidator(_json_number)]
 RetentionDays = Annotated[

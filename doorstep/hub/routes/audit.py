@@ -8,11 +8,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import Field
 
 from doorstep.hub.deps import HubDep, SessionDep, require_roles
 from doorstep.hub.media import PemResponse
 from doorstep.hub.models import Role, User
-from doorstep.hub.schemas import MAX_INT
+from doorstep.hub.schemas import MAX_INT, QUERY_INTEGER
 from doorstep.hub.schemas_requests import AuditRowPublic, AuditVerdict, CheckpointPublic
 from doorstep.hub.services import audit, log_verify
 from doorstep.signing import public_key_pem
@@ -25,8 +26,10 @@ Auditor = Annotated[User, require_roles(Role.auditor, Role.admin)]
 def read_log(
     _auditor: Auditor,
     session: SessionDep,
-    after_seq: Annotated[int, Query(ge=0, le=MAX_INT, description="Rows after this seq.")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    after_seq: Annotated[
+        int, Field(ge=0, le=MAX_INT), QUERY_INTEGER, Query(description="Rows after this seq.")
+    ] = 0,
+    limit: Annotated[int, Field(ge=1, le=1000), QUERY_INTEGER, Query()] = 100,
     action: Annotated[list[str] | None, Query(description="Only these actions.")] = None,
 ) -> list[AuditRowPublic]:
     """Rows in seq order, with their hashes, so a reader can re-verify the chain."""

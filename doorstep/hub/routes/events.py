@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
+from pydantic import Field
 
 from doorstep.hub.deps import EntityId, HubDep, Owner, SessionDep
 from doorstep.hub.media import JpegFile, Mp4File
 from doorstep.hub.responses import blob_response, event_public
-from doorstep.hub.schemas import MAX_INT, AwareDatetime, EventPage, EventPublic
+from doorstep.hub.schemas import MAX_INT, QUERY_INTEGER, AwareDatetime, EventPage, EventPublic
 from doorstep.hub.services import events
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -25,8 +26,8 @@ def list_events(
     ] = None,
     until: Annotated[AwareDatetime | None, Query(description="Events starting before.")] = None,
     label: Literal["person", "motion"] | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
+    limit: Annotated[int, Field(ge=1, le=500), QUERY_INTEGER, Query()] = 50,
+    offset: Annotated[int, Field(ge=0, le=MAX_INT), QUERY_INTEGER, Query()] = 0,
 ) -> EventPage:
     """Events of the caller's cameras, newest first."""
     items, total = events.list_events(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import CurrentUser, EntityId, HubDep, Owner, SessionDep
 from doorstep.hub.openapi import errors
+from doorstep.hub.schemas import QueryBool
 from doorstep.hub.schemas_requests import DecisionCreate, InboxItem, NotificationPublic
 from doorstep.hub.services import inbox, notifications
 
@@ -35,7 +38,7 @@ def revoke(request_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep)
 
 @router.get("/notifications", response_model=list[NotificationPublic])
 def list_notifications(
-    user: CurrentUser, session: SessionDep, unread: bool = False
+    user: CurrentUser, session: SessionDep, unread: Annotated[QueryBool, Query()] = False
 ) -> list[NotificationPublic]:
     return [
         NotificationPublic.model_validate(n, from_attributes=True)

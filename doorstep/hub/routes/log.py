@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 
 from doorstep.hub.deps import HubDep, SessionDep
 from doorstep.hub.media import NoteResponse
-from doorstep.hub.schemas import MAX_INT
+from doorstep.hub.schemas import MAX_INT, QUERY_INTEGER
 from doorstep.hub.services import tlog
 
 router = APIRouter(prefix="/log", tags=["transparency log"])
@@ -52,8 +52,8 @@ class LogInfo(BaseModel):
     size: int
 
 
-Index = Annotated[int, Query(ge=0, le=MAX_INT)]
-Size = Annotated[int, Query(ge=1, le=MAX_INT)]
+Index = Annotated[int, Field(ge=0, le=MAX_INT), QUERY_INTEGER, Query()]
+Size = Annotated[int, Field(ge=1, le=MAX_INT), QUERY_INTEGER, Query()]
 
 
 @router.get("", response_model=LogInfo)

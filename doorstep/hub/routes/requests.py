@@ -14,6 +14,7 @@ from doorstep.hub.deps import CurrentUser, EntityId, HubDep, SessionDep
 from doorstep.hub.media import JpegFile, Mp4File, ZipFile
 from doorstep.hub.openapi import errors
 from doorstep.hub.responses import evidence_response, shared_clip_response, shared_snapshot_response
+from doorstep.hub.schemas import QueryBool
 from doorstep.hub.schemas_requests import RequestCreate, RequestOfficerView
 from doorstep.hub.services import requests
 
@@ -77,7 +78,9 @@ def get_shared_clip(
     user: CurrentUser,
     session: SessionDep,
     hub: HubDep,
-    download: Annotated[bool, Query(description="Attachment (download) or inline (view).")] = False,
+    download: Annotated[
+        QueryBool, Query(description="Attachment (download) or inline (view).")
+    ] = False,
 ) -> Response:
     """A shared clip; logged as a view or download. 410 once access has expired."""
     return shared_clip_response(hub, session, user, request_id, event_id, download=download)
