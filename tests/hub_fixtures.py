@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from doorstep.app import create_app
-from doorstep.config import Settings
+from doorstep.config import MIN_PRODUCTION_HASH_MEMORY_KIB, Settings
 from doorstep.hub import totp
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope, utcnow
@@ -66,6 +66,14 @@ def hub_settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path / "data", database_url=database_url, max_clip_bytes=10 * 1024 * 1024
     )
+
+
+PRODUCTION: dict[str, Any] = {
+    "environment": "production",
+    "secret_key": "s" * 32,
+    "password_hash_memory_kib": MIN_PRODUCTION_HASH_MEMORY_KIB,  # the suite's 1 MiB is refused
+}
+"""Settings a hub in production mode needs to start, for tests of what production changes."""
 
 
 @contextmanager

@@ -5,19 +5,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from doorstep.app import create_app
 from doorstep.config import Settings
-from tests.hub_fixtures import page_csrf
+from tests.hub_fixtures import PRODUCTION, page_csrf
 from tests.web.test_pages import web_signup
 
 CAMERA = {"name": "Front", "latitude": "51.5", "longitude": "-0.1"}
 
 
-def settings(tmp_path: Path, **extra: str) -> Settings:
+def settings(tmp_path: Path, **extra: Any) -> Settings:
     return Settings(
         data_dir=tmp_path / "data",
         database_url=f"sqlite:///{tmp_path / 'hub.db'}",
@@ -72,7 +73,7 @@ def test_signing_in_changes_the_token_and_the_old_one_stops_working(app: TestCli
 
 
 def test_the_csrf_cookie_is_secure_in_production(tmp_path: Path) -> None:
-    prod = settings(tmp_path, environment="production", secret_key="s" * 32)
+    prod = settings(tmp_path, **PRODUCTION)
     with TestClient(create_app(prod), base_url="https://testserver") as client:
         cookie = client.get("/login").headers["set-cookie"]
     assert cookie.startswith("doorstep_csrf=") and "secure" in cookie.lower()

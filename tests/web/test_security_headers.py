@@ -19,7 +19,7 @@ from fastapi.testclient import TestClient
 from doorstep.app import create_app
 from doorstep.config import Settings
 from doorstep.hub.security_headers import tile_origin
-from tests.hub_fixtures import Api, page_csrf
+from tests.hub_fixtures import PRODUCTION, Api, page_csrf
 
 PASSWORD = "correct horse battery"
 
@@ -74,7 +74,7 @@ def check(reply, *, signed_in: bool, production: bool) -> None:  # type: ignore[
 
 
 def settings_for(tmp_path: Path, production: bool) -> Settings:
-    extra = {"environment": "production", "secret_key": "s" * 32} if production else {}
+    extra = PRODUCTION if production else {}
     return Settings(
         data_dir=tmp_path / "data",
         database_url=f"sqlite:///{tmp_path / 'hub.db'}",
