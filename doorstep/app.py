@@ -24,6 +24,7 @@ from doorstep.hub.jobs import retention_loop
 from doorstep.hub.openapi import install as install_openapi
 from doorstep.hub.security_headers import install as install_security_headers
 from doorstep.hub.services import tlog
+from doorstep.hub.workers import build_worker
 from doorstep.web.app import html_error, install_web
 
 
@@ -35,13 +36,17 @@ def create_app(settings: Settings | None = None, hub: Hub | None = None) -> Fast
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(retention_loop(hub))
+        tasks = [asyncio.create_task(retention_loop(hub))]
+        if hub.settings.embedded_worker:
+            tasks.append(asyncio.create_task(build_worker(hub).serve()))
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             hub.engine.dispose()
 
     app = FastAPI(

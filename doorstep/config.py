@@ -166,6 +166,40 @@ class Settings(BaseSettings):
         "&copy; OpenStreetMap contributors", description="Attribution shown on the map."
     )
 
+    public_url: str = Field(
+        "",
+        description="The hub's address as people reach it (https://doorstep.example.org), "
+        "for links in emails and push; empty: http://host:port.",
+    )
+    smtp_url: str = Field(
+        "",
+        description="Mail server: smtp://user:pass@host:port (STARTTLS when offered) or "
+        "smtps://...; empty: no email is sent (the inbox and push still work).",
+    )
+    mail_from: str = Field(
+        "Doorstep <doorstep@localhost>", description="The From address of the hub's emails."
+    )
+    vapid_private_key: str = Field(
+        "",
+        description="Web Push (VAPID) private key, PEM or a path to one; empty: the hub "
+        "creates data_dir/vapid_private.pem on first start.",
+    )
+    vapid_subject: str = Field(
+        "mailto:admin@localhost",
+        description="The contact push services see in the VAPID token (mailto: or https:).",
+    )
+    embedded_worker: bool = Field(
+        True,
+        description="Run the delivery worker inside `doorstep serve`; set false when separate "
+        "`doorstep worker` processes run beside a scaled-out hub.",
+    )
+    worker_concurrency: int = Field(
+        8, ge=1, le=256, description="Deliveries one worker process runs at once."
+    )
+    job_max_attempts: int = Field(
+        8, ge=1, le=100, description="Tries of a delivery before it is given up (dead)."
+    )
+
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
@@ -179,6 +213,16 @@ class Settings(BaseSettings):
     def signing_key_path(self) -> Path:
         """The hub's Ed25519 private key, created on first start."""
         return self.data_dir / "hub_ed25519.pem"
+
+    @property
+    def vapid_key_path(self) -> Path:
+        """The hub's Web Push (VAPID) key when none is set, created on first start."""
+        return self.data_dir / "vapid_private.pem"
+
+    @property
+    def base_url(self) -> str:
+        """Where links in emails and push point."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @cached_property
     def resolved_database_url(self) -> str:

@@ -1,4 +1,4 @@
-"""Hub commands: `serve`, `db upgrade`, `user add`."""
+"""Hub commands: `serve`, `worker`, `db upgrade`, `user add`."""
 
 from __future__ import annotations
 
@@ -82,6 +82,51 @@ def serve(
         proxy_headers=bool(proxies),
         forwarded_allow_ips=proxies or None,
     )
+
+
+@click.command()
+@data_dir_option
+@database_url_option
+@click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error"]),
+)
+def worker(data_dir: Path | None, database_url: str | None, once: bool, log_level: str) -> None:
+    """Deliver push and email from the job queue, beside `serve` (docs/reach.md).
+
+    `serve` runs one worker itself; run more with DOORSTEP_EMBEDDED_WORKER=false on the
+    hub processes when the hub is scaled out on PostgreSQL. Stop with Ctrl-C or SIGTERM.
+    """
+    import asyncio
+    import contextlib
+    import logging
+    import signal
+
+    from doorstep.hub.context import build_hub
+    from doorstep.hub.workers import build_worker
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(message)s")
+    hub = build_hub(settings_from(data_dir, database_url))
+    job_worker = build_worker(hub)
+    if once:
+        click.echo(f"ran {job_worker.drain()} jobs")
+        return
+
+    async def main() -> None:
+        task = asyncio.create_task(job_worker.serve())
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    click.echo(
+        f"Doorstep worker {job_worker.name} on {hub.settings.resolved_database_url.split('@')[-1]}"
+    )
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
 
 
 @click.group()

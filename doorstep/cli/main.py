@@ -13,7 +13,7 @@ from doorstep import __version__
 from doorstep.cli.accountability import audit, evidence, report
 from doorstep.cli.agent import agent
 from doorstep.cli.demo import demo
-from doorstep.cli.hub import DATABASE_META_KEY, db, serve, user
+from doorstep.cli.hub import DATABASE_META_KEY, db, serve, user, worker
 from doorstep.cli.log import log
 from doorstep.cli.witness import witness
 from doorstep.errors import DoorstepError
@@ -81,6 +81,7 @@ def cli() -> None:
 
 
 cli.add_command(serve)
+cli.add_command(worker)
 cli.add_command(db)
 cli.add_command(user)
 cli.add_command(agent)

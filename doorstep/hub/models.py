@@ -47,6 +47,14 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     opt_out_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Reaching the user (docs/reach.md). Email about police requests and access to their
+    # footage goes unless they turn it off; event emails are an opt-in digest.
+    email_notifications: Mapped[bool] = mapped_column(Boolean, default=True)
+    event_email_digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    # Home / Away / Off: what each camera does is in Camera.mode_settings.
+    mode: Mapped[str] = mapped_column(String(10), default="home")
+    mode_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     agency: Mapped[Agency | None] = relationship(lazy="joined")
 
@@ -84,6 +92,12 @@ class Camera(Base):
     opt_out_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     agent_config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Per mode, whether the camera records and notifies: {"away": {"record": true,
+    # "notify": true}, ...}; a mode not named takes doorstep.hub.services.modes' default.
+    mode_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Bumped whenever what the agent should do changes (settings, zones, mode), so the
+    # agent's control connection knows to send a new state.
+    control_version: Mapped[int] = mapped_column(Integer, default=0)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Set when its owner deletes it while footage is held for police: the camera is gone

@@ -1,0 +1,1 @@
+"""Placeholder: filled in by the reach work (docs/reach.md)."""
