@@ -31,7 +31,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from doorstep.hub.db import session_scope, utcnow
+from doorstep.hub.db import new_id, session_scope, utcnow
 from doorstep.hub.models_reach import Job
 
 if TYPE_CHECKING:
@@ -85,6 +85,10 @@ def enqueue(
     run_at: datetime | None = None,
 ) -> None:
     """Queue a job in the caller's transaction; a second job with the same key is dropped."""
+    if key is None:  # nothing to collide with: batched with the caller's other inserts
+        session.add(Job(id=new_id(), kind=kind, payload=payload, run_at=run_at or utcnow()))
+        session.info[WAKE_KEY] = True
+        return
     values = {"kind": kind, "payload": payload, "key": key, "run_at": run_at or utcnow()}
     enqueue_many(session, [values])
 
@@ -93,8 +97,6 @@ def enqueue_many(session: Session, jobs: list[dict[str, Any]]) -> None:
     """Queue many jobs in one statement (fan-out); each dict as :func:`enqueue`'s arguments."""
     if not jobs:
         return
-    from doorstep.hub.db import new_id
-
     now = utcnow()
     rows = [
         {

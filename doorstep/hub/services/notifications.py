@@ -2,7 +2,9 @@
 
 The inbox and emergency flows write a row in the same transaction as the action,
 so a notification exists exactly when the thing it announces does; open pages get
-it live (server-sent events) right after that transaction commits.
+it live (server-sent events) right after that transaction commits, and the same
+transaction queues its delivery by push and email (doorstep/hub/delivery.py), so a
+notification is never lost to a crash between the two.
 """
 
 from __future__ import annotations
@@ -14,24 +16,87 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.errors import NotFound
+from doorstep.hub.db import new_id
 from doorstep.hub.live import publish_after_commit
 from doorstep.hub.models import User
 from doorstep.hub.models_requests import Notification
+from doorstep.hub.queue import enqueue
 
 TITLES = {
+    "event": "Motion at your camera",
     "request": "A police request asks for your footage",
+    "request_reminder": "A police request for your footage closes tomorrow",
     "emergency_access": "Emergency: police accessed your footage without consent",
+    "clip_accessed": "Police opened a clip you shared",
+    "share_received": "An owner shared footage for your request",
 }
 
 
-def notify(session: Session, user_id: str, kind: str, payload: dict[str, Any]) -> Notification:
-    """Store the notification and, once the transaction commits, push it to open pages."""
-    note = Notification(user_id=user_id, kind=kind, payload=payload)
+def title_for(kind: str, payload: dict[str, Any]) -> str:
+    """A one-line headline for the notification (push title, email subject, list entry)."""
+    template = TITLES.get(kind, kind)
+    if kind == "event":
+        label = payload.get("label", "motion")
+        what = "Someone" if label == "person" else label.capitalize()
+        return f"{what} at {payload.get('camera_name', 'your camera')}"
+    return template
+
+
+def body_for(kind: str, payload: dict[str, Any]) -> str:
+    """A sentence of detail; only ids and counts of the recipient's own data go in."""
+    clips = payload.get("clips")
+    if kind == "event":
+        score = payload.get("score")
+        seen = f" ({round(100 * score)}%)" if payload.get("label") == "person" and score else ""
+        return f"{payload.get('label', 'motion').capitalize()}{seen}. Tap to watch."
+    if kind in ("request", "request_reminder"):
+        incident = payload.get("incident_type", "an incident")
+        return f"About {incident}; {clips} of your clips match. You decide what to share."
+    if kind == "emergency_access":
+        return f"{clips} of your clips were opened for an emergency. See what and why."
+    if kind == "clip_accessed":
+        return "An officer opened a clip you shared; it can no longer be withdrawn."
+    if kind == "share_received":
+        return f"{clips} clip(s) shared with your request."
+    return ""
+
+
+
+
+def url_for(kind: str, payload: dict[str, Any]) -> str:
+    """The page a notification opens (a path on the hub)."""
+    if "request_id" in payload and kind != "share_received":
+        return f"/inbox#request-{payload['request_id']}"
+    if kind == "share_received" and "request_id" in payload:
+        return f"/officer/requests/{payload['request_id']}"
+    if "event_id" in payload:
+        return f"/events/{payload['event_id']}"
+    return "/notifications"
+
+
+def notify(
+    session: Session,
+    user_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    deliver: bool = True,
+) -> Notification:
+    """Store the notification; once the transaction commits, push it to open pages, and
+    queue its delivery by push and email (``deliver=False``: the caller queues it)."""
+    note = Notification(id=new_id(), user_id=user_id, kind=kind, payload=payload)
     session.add(note)
-    message = {"type": "notification", "kind": kind, "title": TITLES.get(kind, kind), **payload}
-    if "request_id" in payload:
-        message["url"] = f"/inbox#request-{payload['request_id']}"
+    message = {
+        "type": "notification",
+        "id": note.id,
+        "kind": kind,
+        "title": title_for(kind, payload),
+        "url": url_for(kind, payload),
+        **payload,
+    }
     publish_after_commit(session, user_id, message)
+    if deliver:
+        enqueue(session, "deliver.notification", {"id": note.id})
     return note
 
 
