@@ -15,6 +15,7 @@ from doorstep.hub.context import Hub
 from doorstep.hub.deps import CameraKey, CurrentCamera, EntityId, HubDep, SessionDep
 from doorstep.hub.live import publish_after_commit
 from doorstep.hub.openapi import errors
+from doorstep.hub.queue import enqueue
 from doorstep.hub.responses import event_public
 from doorstep.hub.schemas import BlobStored, EventCreate, EventPublic
 from doorstep.hub.services import blobs, events
@@ -49,6 +50,7 @@ def create_event(
             "event": public.model_dump(mode="json"),
         }
         publish_after_commit(session, camera.owner_id, message)
+        enqueue(session, "deliver.event", {"event_id": event.id}, key=f"event:{event.id}")
     else:
         response.status_code = status.HTTP_200_OK
     return public

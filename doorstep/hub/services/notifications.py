@@ -61,8 +61,6 @@ def body_for(kind: str, payload: dict[str, Any]) -> str:
     return ""
 
 
-
-
 def url_for(kind: str, payload: dict[str, Any]) -> str:
     """The page a notification opens (a path on the hub)."""
     if "request_id" in payload and kind != "share_received":
@@ -81,10 +79,11 @@ def notify(
     payload: dict[str, Any],
     *,
     deliver: bool = True,
+    note_id: str | None = None,
 ) -> Notification:
     """Store the notification; once the transaction commits, push it to open pages, and
     queue its delivery by push and email (``deliver=False``: the caller queues it)."""
-    note = Notification(id=new_id(), user_id=user_id, kind=kind, payload=payload)
+    note = Notification(id=note_id or new_id(), user_id=user_id, kind=kind, payload=payload)
     session.add(note)
     message = {
         "type": "notification",
