@@ -147,11 +147,16 @@ class Worker:
     # -- claiming and running -------------------------------------------------
 
     def claim(self, limit: int) -> list[Claimed]:
-        """Take up to ``limit`` due jobs: queued ones past ``run_at``, or expired leases."""
+        """Take up to ``limit`` due jobs: queued ones past ``run_at``, or expired leases.
+
+        Each claim is a conditional UPDATE on the attempts seen, so two workers that read
+        the same row cannot both take it (SQLite has no SKIP LOCKED; PostgreSQL skips rows
+        another worker has locked, so they don't even wait for each other).
+        """
         now = utcnow()
         with session_scope(self.hub.sessions) as session:
             query = (
-                select(Job)
+                select(Job.id, Job.kind, Job.payload, Job.attempts)
                 .where(
                     or_(
                         (Job.state == "queued") & (Job.run_at <= now),
@@ -164,12 +169,19 @@ class Worker:
             if session.get_bind().dialect.name == "postgresql":
                 query = query.with_for_update(skip_locked=True)
             claimed = []
-            for row in session.scalars(query):
-                row.state = "running"
-                row.attempts += 1
-                row.locked_until = now + LEASE
-                row.locked_by = self.name
-                claimed.append(Claimed(row.id, row.kind, dict(row.payload), row.attempts))
+            for job_id, kind, payload, attempts in session.execute(query).all():
+                taken = session.execute(
+                    update(Job)
+                    .where(Job.id == job_id, Job.attempts == attempts)
+                    .values(
+                        state="running",
+                        attempts=attempts + 1,
+                        locked_until=now + LEASE,
+                        locked_by=self.name,
+                    )
+                )
+                if getattr(taken, "rowcount", 0) == 1:
+                    claimed.append(Claimed(job_id, kind, dict(payload), attempts + 1))
         return claimed
 
     def run(self, claimed: Claimed) -> None:
