@@ -171,14 +171,6 @@ class DecisionCreate(BaseModel):
     )
 
 
-class NotificationPublic(BaseModel):
-    id: str
-    kind: str
-    payload: dict[str, Any]
-    created_at: datetime
-    read_at: datetime | None
-
-
 class AuditRowPublic(BaseModel):
     seq: int
     time: str

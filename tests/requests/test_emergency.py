@@ -34,7 +34,9 @@ def test_emergency_needs_supervisor_then_gives_access_and_notifies(world: World)
         f"/api/v1/requests/{rid}/clips/{event_id}", headers=bearer(world.officer)
     )
     assert before.status_code == 404
-    assert world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json() == []
+    assert (
+        world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json()["items"] == []
+    )
 
     # neither the requesting officer nor another agency's supervisor can approve
     assert (
@@ -63,7 +65,7 @@ def test_emergency_needs_supervisor_then_gives_access_and_notifies(world: World)
     )
     assert after.status_code == 200
 
-    notes = world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json()
+    notes = world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json()["items"]
     assert [n["kind"] for n in notes] == ["emergency_access"]
     assert notes[0]["payload"]["request_id"] == rid
     (item,) = world.client.get("/api/v1/inbox", headers=bearer(owner.token)).json()
@@ -97,7 +99,9 @@ def test_a_closed_emergency_request_cannot_be_approved(world: World) -> None:
         f"/api/v1/requests/{rid}/clips/{event_id}", headers=bearer(world.officer)
     )
     assert clip.status_code == 404
-    assert world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json() == []
+    assert (
+        world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json()["items"] == []
+    )
 
 
 def _emergency(world: World) -> tuple[Owner, str]:
@@ -128,7 +132,9 @@ def test_a_supervisor_rejects_an_emergency_and_no_owner_hears_of_it(world: World
         f"/api/v1/requests/{rid}/clips/{owner.events[0]['id']}", headers=bearer(world.officer)
     )
     assert clip.status_code == 404
-    assert world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json() == []
+    assert (
+        world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json()["items"] == []
+    )
     assert world.client.get("/api/v1/inbox", headers=bearer(owner.token)).json() == []
     rows = [r for r in audit_rows(world.client, world.auditor) if r["subject"] == f"request:{rid}"]
     assert [r["action"] for r in rows] == ["request.create", "request.emergency_reject"]
@@ -150,7 +156,9 @@ def test_approval_rechecks_the_look_back_window(world: World) -> None:
     assert "30 days" in approved.json()["detail"]
     view = world.client.get(f"/api/v1/requests/{rid}", headers=bearer(world.officer)).json()
     assert view["emergency_status"] == "pending" and view["clips"] == []
-    assert world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json() == []
+    assert (
+        world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json()["items"] == []
+    )
     # A supervisor can still reject it, which ends it.
     rejected = world.client.post(f"/api/v1/requests/{rid}/reject", headers=bearer(world.supervisor))
     assert rejected.status_code == 200, rejected.text
@@ -195,7 +203,7 @@ def test_two_supervisors_approving_at_once_give_one_approval_and_a_409(
     monkeypatch.undo()
     view = world.client.get(f"/api/v1/requests/{rid}", headers=bearer(world.officer)).json()
     assert view["emergency_status"] == "approved" and view["clips_shared"] == 1
-    notes = world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json()
+    notes = world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json()["items"]
     assert [n["kind"] for n in notes] == ["emergency_access"]
     approvals = [
         r for r in audit_rows(world.client, world.auditor) if r["subject"] == f"request:{rid}"

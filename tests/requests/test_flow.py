@@ -48,12 +48,14 @@ def test_full_flow_asks_exactly_the_right_owners_and_hides_non_sharers(world: Wo
         assert item["request_id"] == rid and item["decision"] == "pending"
         assert sorted(c["event_id"] for c in item["clips"]) == sorted(e["id"] for e in owner.events)
         assert all(c["selected"] for c in item["clips"])
-        notes = world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json()
+        notes = world.client.get("/api/v1/notifications", headers=bearer(owner.token)).json()[
+            "items"
+        ]
         assert [n["kind"] for n in notes] == ["request"]
     for name in ("outside", "idle"):
         assert _inbox(world, name) == []
         notes = world.client.get("/api/v1/notifications", headers=bearer(world.owners[name].token))
-        assert notes.json() == []
+        assert notes.json()["items"] == []
 
     sharer, decliner = world.owners["sharer"], world.owners["decliner"]
     shared_id = sharer.events[0]["id"]

@@ -4,21 +4,18 @@ The inbox and emergency flows write a row in the same transaction as the action,
 so a notification exists exactly when the thing it announces does; open pages get
 it live (server-sent events) right after that transaction commits, and the same
 transaction queues its delivery by push and email (doorstep/hub/delivery.py), so a
-notification is never lost to a crash between the two.
+notification is never lost to a crash between the two. Reading them back (pages,
+unread counts, read marks) is :mod:`doorstep.hub.services.notification_centre`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doorstep.errors import NotFound
 from doorstep.hub.db import new_id
 from doorstep.hub.live import publish_after_commit
-from doorstep.hub.models import User
 from doorstep.hub.models_requests import Notification
 from doorstep.hub.queue import enqueue
 
@@ -96,20 +93,4 @@ def notify(
     publish_after_commit(session, user_id, message)
     if deliver:
         enqueue(session, "deliver.notification", {"id": note.id})
-    return note
-
-
-def list_for(session: Session, user: User, *, unread_only: bool = False) -> list[Notification]:
-    query = select(Notification).where(Notification.user_id == user.id)
-    if unread_only:
-        query = query.where(Notification.read_at.is_(None))
-    return list(session.scalars(query.order_by(Notification.created_at.desc()).limit(200)))
-
-
-def mark_read(session: Session, user: User, note_id: str, now: datetime) -> Notification:
-    note = session.get(Notification, note_id)
-    if note is None or note.user_id != user.id:
-        raise NotFound("no such notification")
-    note.read_at = note.read_at or now
-    session.flush()
     return note
