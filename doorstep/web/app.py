@@ -17,7 +17,17 @@ from doorstep.hub.models import User
 from doorstep.hub.services.mfa import ENROL_PAGE, EnrolmentRequired
 from doorstep.web.render import render, wants_json
 from doorstep.web.session import LoginRequired, shown_user
-from doorstep.web.views import account, auditor, auth, inbox, officer, owner, public, receipts
+from doorstep.web.views import (
+    account,
+    auditor,
+    auth,
+    inbox,
+    notifications,
+    officer,
+    owner,
+    public,
+    receipts,
+)
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
@@ -26,6 +36,7 @@ PAGE_ROUTERS = [
     account.router,
     owner.router,
     inbox.router,
+    notifications.router,
     officer.router,
     auditor.router,
     public.router,

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from doorstep import __version__
+from doorstep.web.header import unread_notifications
 from doorstep.web.session import CSRF_FIELD, csrf_token, set_csrf_cookie
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
@@ -24,6 +25,7 @@ def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 TEMPLATES.env.filters["when"] = _when
 TEMPLATES.env.globals["version"] = __version__
 TEMPLATES.env.globals["csrf_field"] = CSRF_FIELD
+TEMPLATES.env.globals["unread_notifications"] = unread_notifications
 
 
 def wants_json(request: Request) -> bool:

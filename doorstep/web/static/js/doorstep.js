@@ -56,6 +56,7 @@
       var data = JSON.parse(msg.data);
       window.doorstep.toast(escapeHtml(data.title || "New notification") + (data.url ? " · <a href=\"" + escapeHtml(data.url) + "\">open</a>" : ""), 12);
       notifyBrowser("Doorstep", data.title || "New notification", data.url);
+      document.dispatchEvent(new CustomEvent("doorstep:notification", { detail: data }));
     });
   }
 })();
