@@ -13,7 +13,7 @@ from doorstep.hub.context import Hub
 from doorstep.hub.models import Camera, Event, User
 from doorstep.hub.schemas import CameraCreate, CameraDeleted, CameraUpdate
 from doorstep.hub.security import CAMERA_KEY_PREFIX, new_secret, secret_hash
-from doorstep.hub.services import audit
+from doorstep.hub.services import audit, modes
 from doorstep.hub.services.events import delete_events
 from doorstep.hub.services.retention import held_for_police, hold_ends
 from doorstep.hub.storage_base import BlobStorage
@@ -71,6 +71,8 @@ def update_camera(
             camera.agent_config = after
         changed += differ  # an empty list where nothing was set is no change
     subject = f"camera:{camera.id}"
+    if changed:
+        modes.bump(session, [camera.id])  # its agent hears of it (control connection)
     if "opt_out_requests" in changed:
         changed.remove("opt_out_requests")
         action = "camera.opt_out" if camera.opt_out_requests else "camera.opt_in"
