@@ -26,6 +26,7 @@ from doorstep.web.views import (
     officer,
     owner,
     public,
+    pwa,
     receipts,
 )
 
@@ -41,6 +42,7 @@ PAGE_ROUTERS = [
     auditor.router,
     public.router,
     receipts.router,
+    pwa.router,
 ]
 
 
