@@ -25,8 +25,9 @@ from doorstep.evidence import BundleClip, build_bundle
 from doorstep.hub.context import Hub
 from doorstep.hub.db import new_id
 from doorstep.hub.models import AGENCY_ROLES, Agency, Camera, Event, User
-from doorstep.hub.models_requests import PoliceRequest, RequestClip, RequestRecipient
+from doorstep.hub.models_requests import Decision, PoliceRequest, RequestClip, RequestRecipient
 from doorstep.hub.services import audit, tlog
+from doorstep.hub.services.notifications import notify
 from doorstep.hub.services.requests import (
     get_request,
     shared_clip_rows,
@@ -120,6 +121,7 @@ def open_clip(
     # The first fetch ends revocation. Set it only while the clip is not revoked, in one
     # UPDATE that waits for a revocation under way: the clip is either withdrawn before
     # the officer gets it, or fetched and no longer revocable, never both.
+    fetched_before = _recipients_with_fetched_clips(session, request)
     session.execute(
         update(RequestClip)
         .where(
@@ -133,6 +135,7 @@ def open_clip(
     session.refresh(clip)
     if clip.revoked_at is not None:
         raise NotFound("no such shared clip for this request")
+    _announce_first_access(session, request, fetched_before)
     action = "clip.download" if download else "clip.view"
     audit.log_action(
         hub,
@@ -144,6 +147,48 @@ def open_clip(
         now,
     )
     return ClipAccess(clip, event, hub.storage.open(event.clip_sha256))
+
+
+def _recipients_with_fetched_clips(session: Session, request: PoliceRequest) -> set[str]:
+    return set(
+        session.scalars(
+            select(RequestClip.recipient_id)
+            .where(
+                RequestClip.request_id == request.id,
+                RequestClip.first_downloaded_at.is_not(None),
+            )
+            .distinct()
+        )
+    )
+
+
+def _announce_first_access(session: Session, request: PoliceRequest, before: set[str]) -> None:
+    """Tell each owner whose shared footage an officer fetched for the first time under
+    this request (``clip_accessed``: inbox, email and push), once per owner and request;
+    later fetches are in the audit log and the inbox's "viewed" marks."""
+    session.flush()
+    for recipient_id in sorted(_recipients_with_fetched_clips(session, request) - before):
+        recipient = session.get(RequestRecipient, recipient_id)
+        if recipient is None or recipient.decision != Decision.shared:
+            continue  # an emergency's owners were told at approval (emergency_access)
+        fetched = session.scalar(
+            select(func.count())
+            .select_from(RequestClip)
+            .where(
+                RequestClip.recipient_id == recipient_id,
+                RequestClip.first_downloaded_at.is_not(None),
+            )
+        )
+        notify(
+            session,
+            recipient.owner_id,
+            "clip_accessed",
+            {
+                "request_id": request.id,
+                "incident_type": request.incident_type,
+                "clips": int(fetched or 0),
+            },
+        )
 
 
 def open_snapshot(
@@ -173,6 +218,7 @@ def export(hub: Hub, session: Session, user: User, request_id: str, now: datetim
     # Claim the clips as fetched in one conditional UPDATE before reading their bytes: a
     # revocation under way either lands first (the clip is left out) or waits and then
     # finds the clip fetched, never both (the same rule as a view; see inbox.revoke).
+    fetched_before = _recipients_with_fetched_clips(session, request)
     claimed = set(
         session.scalars(
             update(RequestClip)
@@ -188,6 +234,7 @@ def export(hub: Hub, session: Session, user: User, request_id: str, now: datetim
     usable = [r for r in usable if r[0].id in claimed]
     if not usable:
         raise Conflict("no shared clip of this request is available to export")
+    _announce_first_access(session, request, fetched_before)
     clips = [
         BundleClip(
             name=f"{event.id}.mp4",

@@ -25,6 +25,7 @@ from doorstep.hub.models_requests import (
 )
 from doorstep.hub.schemas_requests import DecisionCreate, InboxClip, InboxItem
 from doorstep.hub.services import accounts, audit, disclosures
+from doorstep.hub.services.notifications import notify
 
 
 def effective_decision(recipient: RequestRecipient, request: PoliceRequest, now: datetime) -> str:
@@ -197,6 +198,13 @@ def decide(
             "share_location": data.share_location,
         },
         now,
+    )
+    # The officer learns that footage arrived, never from whom (docs/requests.md).
+    notify(
+        session,
+        request.officer_id,
+        "share_received",
+        {"request_id": request.id, "clips": len(chosen)},
     )
     session.flush()
     return item(session, recipient, request, now)

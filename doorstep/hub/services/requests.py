@@ -27,7 +27,7 @@ from doorstep.hub.models_requests import (
     RequestStatus,
 )
 from doorstep.hub.schemas_requests import RequestCreate, RequestOfficerView, SharedClip
-from doorstep.hub.services import audit, disclosures
+from doorstep.hub.services import audit, disclosures, reminders
 from doorstep.hub.services.matching import Match, match
 from doorstep.hub.services.notifications import notify
 
@@ -145,6 +145,7 @@ def create_request(
     if not request.emergency:
         matches = match(session, area, start, end)
         _fan_out(session, request, matches, now, emergency=False, access_expiry_days=0)
+        reminders.schedule(session, request, [m.owner_id for m in matches], now)
         audit.log_action(
             hub,
             session,
