@@ -13,15 +13,31 @@ import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
-from doorstep.hub.db import session_scope
+from doorstep.hub.db import make_engine, session_scope
 from doorstep.hub.models_requests import Notification
+from tests.conftest import IN_CI
 from tests.hub_fixtures import Api, bearer, page_csrf, page_sign_in, sqlite_hub
+from tests.server_process import ServerProcess
+from tests.web.test_browser import (
+    CENTRE,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PASSWORD,
+    add_user,
+    api_login,
+    shot,
+    sign_in,
+    wait_until,
+)
 
-PASSWORD = "correct horse battery"
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
@@ -111,3 +127,115 @@ def test_another_owners_notification_cannot_be_marked(hub_client: TestClient) ->
     )
     assert reply.status_code == 404
     assert hub_client.get("/notifications?before=!!").status_code == 422
+
+
+@pytest.mark.browser
+def test_the_header_count_lives_and_mark_all_read_zeroes_it_in_chromium(
+    tmp_path: Path,
+) -> None:
+    if not CHROMIUM.exists():
+        if IN_CI:
+            pytest.fail("Chromium is missing; scripts/install installs it with apt-get")
+        pytest.skip("Chromium not installed (scripts/install installs it)")
+    from playwright.sync_api import sync_playwright
+
+    data = tmp_path / "data"
+    data.mkdir()
+    url = f"sqlite:///{data / 'hub.db'}"
+    hub = ServerProcess(data, url, DOORSTEP_MAP_TILE_URL="")
+    hub.start()
+    try:
+        _centre_in_chromium(hub, url, sync_playwright)
+    finally:
+        hub.stop()
+
+
+def _centre_in_chromium(hub: ServerProcess, url: str, sync_playwright: Any) -> None:
+    base = hub.url
+    signup = {"email": "cleo@example.org", "password": PASSWORD, "name": "Cleo"}
+    assert httpx.post(f"{base}/api/v1/auth/signup", json=signup).status_code == 201
+    owner = api_login(base, "cleo@example.org")
+    user_id = httpx.get(f"{base}/api/v1/auth/me", headers=owner).json()["id"]
+    camera = httpx.post(
+        f"{base}/api/v1/cameras",
+        json={"name": "Side gate", "latitude": CENTRE[0], "longitude": CENTRE[1]},
+        headers=owner,
+    ).json()
+    start = datetime.now(UTC) - timedelta(hours=2)
+    event = {"id": str(uuid.uuid4()), "label": "person", "score": 0.9}
+    event |= {
+        "start_time": start.isoformat(),
+        "end_time": (start + timedelta(seconds=30)).isoformat(),
+    }
+    key = {"Authorization": f"Bearer {camera['api_key']}"}
+    assert httpx.post(f"{base}/api/v1/ingest/events", json=event, headers=key).status_code == 201
+    add_user(hub, "dee@example.org", "officer", "Harbourside Police")
+    officer = api_login(base, "dee@example.org")
+    engine = make_engine(url)  # 30 older notifications, straight into the hub's database
+    with Session(engine) as session, session.begin():
+        session.add_all(_rows(user_id, 30, start=datetime.now(UTC) - timedelta(days=2)))
+    engine.dispose()
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = chromium.new_context(viewport={"width": 390, "height": 844})
+        page = sign_in(context, base, "cleo@example.org")
+        page.goto(f"{base}/timeline")
+        badge = page.locator("#unread-badge")
+        assert badge.inner_text() == "30" and badge.is_visible()
+        page.wait_for_timeout(500)  # the live feed connects
+
+        created = httpx.post(
+            f"{base}/api/v1/requests",
+            json={
+                "incident_type": "burglary",
+                "case_number": "HP-2026-0101",
+                "reason": "Break-in at number 12; looking for people passing by.",
+                "contact": "dee@harbourside.example",
+                "area": {"type": "Circle", "center": [CENTRE[1], CENTRE[0]], "radius_m": 250},
+                "start_time": (start - timedelta(minutes=30)).isoformat(),
+                "end_time": (start + timedelta(minutes=60)).isoformat(),
+            },
+            headers=officer,
+        )
+        assert created.status_code == 201, created.text
+        rid = created.json()["id"]
+        wait_until(page, "document.getElementById('unread-badge').textContent === '31'")
+
+        page.get_by_role("link", name="Notifications, 31 unread").click()
+        page.wait_for_url("**/notifications")
+        notes = page.locator("li.note")
+        assert notes.count() == 25 and page.locator("li.note.unread").count() == 25
+        newest = notes.first.locator("a.note-title")
+        assert newest.get_attribute("href") == f"/inbox#request-{rid}"
+        assert newest.evaluate("a => getComputedStyle(a).fontWeight") == "700"  # unread: bold
+        fits = "document.documentElement.scrollWidth <= window.innerWidth"
+        assert page.evaluate(fits), "the list is wider than a 390 px phone"
+
+        notes.first.get_by_role("button", name="Mark read").click()
+        page.wait_for_load_state()
+        assert badge.inner_text() == "30"
+        assert page.locator("li.note").first.get_attribute("class") == "note"
+        assert (
+            page.locator("li.note a.note-title").first.evaluate(
+                "a => getComputedStyle(a).fontWeight"
+            )
+            == "400"
+        )
+
+        page.get_by_role("link", name="Older").click()
+        page.wait_for_url("**/notifications?before=*")
+        assert page.locator("li.note").count() == 6
+        page.goto(f"{base}/notifications")
+        shot(page, "20-notification-centre")
+
+        page.get_by_role("button", name="Mark all read").click()
+        page.wait_for_load_state()
+        assert badge.get_attribute("data-unread") == "0" and not badge.is_visible()
+        assert page.locator("li.note.unread").count() == 0
+
+        page.locator("li.note a.note-title").first.click()  # the request, in the inbox
+        page.wait_for_url(f"**/inbox#request-{rid}")
+        assert page.locator(f"#request-{rid}").is_visible()
+        assert badge.get_attribute("data-unread") == "0"
+        chromium.close()
