@@ -10,6 +10,7 @@ from doorstep.errors import Conflict, DoorstepError, InvalidInput
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.schemas import UserSettings
+from doorstep.hub.schemas_reach import zone_names
 from doorstep.hub.schemas_requests import DecisionCreate
 from doorstep.hub.services import accounts, inbox, receipts
 from doorstep.web.forms import FormFields, RawForm
@@ -82,7 +83,11 @@ def revoke(
 @router.get("/settings")
 def settings_page(request: Request, owner: WebOwner) -> Response:
     saved = request.query_params.get("saved") == "1"
-    context = {"opt_out_requests": owner.opt_out_requests, "saved": saved}
+    context = {
+        "opt_out_requests": owner.opt_out_requests,
+        "saved": saved,
+        "time_zones": sorted(zone_names()),  # the email block (web/views/preferences.py)
+    }
     return render(request, "settings.html", context, user=owner, public_keys=("opt_out_requests",))
 
 
