@@ -96,13 +96,16 @@ def postgis_available() -> bool:
 
 
 @contextmanager
-def serve(tmp: Path, database_url: str) -> Iterator[str]:
-    """`doorstep serve` as a child process on a free port; yields its base URL."""
+def serve(tmp: Path, database_url: str, **settings: str) -> Iterator[str]:
+    """`doorstep serve` as a child process on a free port; yields its base URL.
+
+    ``settings`` are more environment variables (``DOORSTEP_SMTP_URL=...``)."""
     port = free_port()
     env = {
         **os.environ,
         "DOORSTEP_DATA_DIR": str(tmp / "data"),
         "DOORSTEP_DATABASE_URL": database_url,
+        **settings,
     }
     cmd = [sys.executable, "-m", "doorstep", "serve", "--port", str(port), "--log-level", "warning"]
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
