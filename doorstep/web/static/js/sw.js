@@ -37,17 +37,29 @@ function showPush(data) {
   return self.registration.showNotification(n.title, n.options);
 }
 
-// Focus a Doorstep window already at ``url``, else take over any Doorstep window, else
-// open a new one. Called from notificationclick, which is what lets a worker open windows.
+// Like a native app, a tap brings Doorstep forward at the right page: a window already
+// there is focused, else an open Doorstep window is taken to it, else a new one opens.
+// Called from notificationclick, which is what lets a worker focus and open windows.
 function openTarget(url) {
   url = sameOriginPath(url);
   return self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (list) {
     for (var i = 0; i < list.length; i++) {
-      if (list[i].url === url && "focus" in list[i]) { return list[i].focus(); }
+      if (list[i].url === url) { return focusQuietly(list[i]); }
     }
-    if (self.clients.openWindow) { return self.clients.openWindow(url); }
-    return null;
+    return navigateOne(list, 0, url);
   });
+}
+
+// Only windows this worker controls can be navigated; try each, then open a new one.
+function navigateOne(list, i, url) {
+  if (i >= list.length) { return self.clients.openWindow(url); }
+  return list[i].navigate(url).then(function (client) {
+    return client ? focusQuietly(client) : navigateOne(list, i + 1, url);
+  }, function () { return navigateOne(list, i + 1, url); });
+}
+
+function focusQuietly(client) {
+  return client.focus().catch(function () { return client; });
 }
 
 self.doorstep = { notificationFor: notificationFor, showPush: showPush, openTarget: openTarget };
