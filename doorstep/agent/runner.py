@@ -7,6 +7,11 @@ grey frame at ``analysis_fps`` (the decoder may drop frames analysis will not se
 the moment an event starts (before any clip exists), the event is queued in the outbox
 at the same time, and uploads run on the uploader's thread, so neither a slow hub nor
 a slow webhook delays detection. The notifiers are built in ``notify``.
+
+The hub's control connection (``control``) runs on a thread of its own; a new state is
+handed over with :meth:`Agent.apply_state` and taken at the next frame: record false
+ends an open event and starts none, notify false publishes nothing to MQTT or
+webhooks, new zones or masks rebuild the motion detector.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from av.video.stream import VideoStream
 
 from doorstep.agent.clips import PacketRing, packet_time
 from doorstep.agent.config import AgentConfig, with_hub_settings
+from doorstep.agent.control import ControlClient, ControlState, config_for
 from doorstep.agent.events import Event, EventTracker
 from doorstep.agent.motion import MotionDetector, MotionResult, Thumbnailer
 from doorstep.agent.notify import Notifier, NullNotifier, build_notifier
@@ -54,6 +60,8 @@ class RunResult:
     analysed: int = 0
     error: VideoError | None = None
     queued: int = 0
+    versions: list[int] = field(default_factory=list)
+    """The control states applied, by version, the first included."""
 
 
 @dataclass
@@ -94,6 +102,21 @@ class Agent:
         self._person = PersonChecks()
         self._stream: VideoStream | None = None
         self._opened = False
+        self.record = True
+        self.notify = True
+        self._pending: tuple[ControlState, AgentConfig] | None = None
+        self._pending_lock = threading.Lock()
+
+    def apply_state(self, state: ControlState, config: AgentConfig | None = None) -> None:
+        """Take the hub's state (and the settings made from it) at the next frame; from
+        any thread."""
+        with self._pending_lock:
+            self._pending = (state, config or self.config)
+
+    def _take_state(self) -> tuple[ControlState, AgentConfig] | None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, None
+        return pending
 
     # -- main loop -------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -137,8 +160,7 @@ class Agent:
         aw = min(config.analysis_width, width)
         ah = max(2, round(height * aw / width / 2) * 2)
         motion = MotionDetector(config, aw, ah)
-        x0, y0, x1, y1 = motion.zone_rect
-        zone_box = (x0 / aw, y0 / ah, (x1 - x0) / aw, (y1 - y0) / ah)
+        zone_box = _zone_box(motion)
         wall_base = self._file_wall_base()
         tracker = EventTracker(
             f"{config.id_scope}|{self.source.identity}",  # two cameras never share an event id
@@ -180,7 +202,10 @@ class Agent:
                         if ahead > 0:
                             time.sleep(ahead)
                         decoded_at = time.time()
-                    if not schedule.due(t):
+                    if self._pending is not None and self._apply(tracker, t):
+                        motion = MotionDetector(self.config, aw, ah)
+                        zone_box = _zone_box(motion)
+                    if not self.record or not schedule.due(t):
                         continue
                     self.result.analysed += 1
                     grey = thumbnail(frame)
@@ -205,6 +230,32 @@ class Agent:
         if isinstance(self.source, PyAVSource) and not self.stop.is_set():
             self.source.check_complete(last_t)
 
+    def _apply(self, tracker: EventTracker, t: float) -> bool:
+        """Apply the pending control state at stream time ``t``; True if motion detection
+        must be rebuilt (new zones or masks, or recording resumes: a fresh background)."""
+        pending = self._take_state()
+        if pending is None:
+            return False
+        state, config = pending
+        self.result.versions.append(state.version)
+        rebuild = (config.zones, config.masks) != (self.config.zones, self.config.masks)
+        rebuild |= state.record and not self.record
+        self.config = config
+        self.recorder.masks = config.masks  # clips opened from now on
+        self.notify = state.notify
+        if not state.record and tracker.current is not None:
+            ended = tracker.finish(t)
+            self._on_end(ended, t)
+        self.record = state.record
+        log.info(
+            "control state %d: mode %s, record %s, notify %s",
+            state.version,
+            state.mode,
+            state.record,
+            state.notify,
+        )
+        return rebuild
+
     def _file_wall_base(self) -> float | None:
         """Files map stream time onto their modification time, so re-runs give equal ids."""
         if self.source.live or self.config.clock == "wall":
@@ -216,9 +267,14 @@ class Agent:
 
     # -- events ----------------------------------------------------------------------------
     def _on_start(self, event: Event, pre_roll: list[Packet]) -> None:
-        """Announce and queue the event; its clip begins with ``pre_roll`` (from a keyframe)."""
-        self.notifier.publish("motion", {"state": "ON"})
-        self.notifier.publish("event", event.payload("new"))
+        """Announce and queue the event; its clip begins with ``pre_roll`` (from a keyframe).
+
+        While the mode says notify false nothing is published, nor later of this event.
+        """
+        event.extra["published"] = self.notify
+        if self.notify:
+            self.notifier.publish("motion", {"state": "ON"})
+            self.notifier.publish("event", event.payload("new"))
         self.outbox.put_event(event.payload())
         self.result.events.append(event)
         assert self._stream is not None
@@ -226,13 +282,15 @@ class Agent:
         self.recorder.start(event, self._stream, pre_roll)
 
     def _on_end(self, event: Event, clip_end: float) -> None:
-        self.notifier.publish("event", event.payload("end"))
-        self.notifier.publish("motion", {"state": "OFF"})
+        if event.extra.get("published"):
+            self.notifier.publish("event", event.payload("end"))
+            self.notifier.publish("motion", {"state": "OFF"})
         self.outbox.put_event(event.payload())
         self.recorder.end(event, clip_end)
 
     def _update(self, event: Event) -> None:
-        self.notifier.publish("event", event.payload("update"))
+        if event.extra.get("published"):
+            self.notifier.publish("event", event.payload("update"))
         self.outbox.put_event(event.payload())
 
     def _observe(
@@ -280,6 +338,13 @@ class Agent:
             self._on_start(new, [packet])
 
 
+def _zone_box(motion: MotionDetector) -> tuple[float, float, float, float]:
+    """The motion zone's bounding box, relative: where the person detector looks."""
+    x0, y0, x1, y1 = motion.zone_rect
+    aw, ah = motion.width, motion.height
+    return (x0 / aw, y0 / ah, (x1 - x0) / aw, (y1 - y0) / ah)
+
+
 def fetch_hub_settings(config: AgentConfig, client: HubClient) -> AgentConfig:
     """Apply the zones and masks the owner drew on the hub; the hub being down is no error."""
     try:
@@ -325,10 +390,23 @@ def run_agent(
     ``echo`` receives a line for each event as it starts, is labelled and ends.
     """
     outbox = Outbox(config.data_dir)
+    local = config
+    control: ControlClient | None = None
+    first: ControlState | None = None
     try:
         client = HubClient(config.hub_url, config.camera_key) if config.hub_url else None
-        if client is not None:
-            config = fetch_hub_settings(config, client)
+        if client is not None and config.hub_url:
+            control = ControlClient(
+                config.hub_url,
+                config.camera_key,
+                initial=config.retry_initial,
+                maximum=config.retry_max,
+            )
+            first = control.first()
+            if first is not None:
+                config = config_for(local, first)
+            else:  # the hub is down, or older than the control connection
+                config = fetch_hub_settings(config, client)
         own_notifier = notifier is None
         notifier = notifier or build_notifier(config, echo)
         source = PyAVSource(source_url, decode_threads=config.decode_threads)
@@ -341,9 +419,17 @@ def run_agent(
         if client is not None:
             uploader = Uploader(outbox, client, config.retry_initial, config.retry_max)
             uploader.start()
+        if control is not None:
+            if first is not None:
+                agent.apply_state(first, config)
+            running = agent
+            control.on_state = lambda state: running.apply_state(state, config_for(local, state))
+            control.start()
         try:
             result = agent.run()
         finally:
+            if control is not None:
+                control.stop()
             if own_notifier:
                 notifier.close()
             if uploader is not None:
