@@ -18,7 +18,7 @@ from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.models import Camera, User
 from doorstep.hub.services import modes
-from tests.hub_fixtures import Api, bearer, sqlite_hub
+from tests.hub_fixtures import Api, bearer, page_csrf, page_sign_in, sqlite_hub
 
 
 @pytest.fixture(scope="module")
@@ -235,3 +235,63 @@ def test_another_owner_reaches_none_of_it(client: TestClient, owner: dict[str, A
         "notify": True,
     }
     assert client.get("/api/v1/mode").status_code == 401
+
+
+def test_the_modes_page_switches_schedules_and_adds_rules(
+    client: TestClient, hub: Hub, owner: dict[str, Any]
+) -> None:
+    """The page's forms call the same services: what they save, the API reads back."""
+    pages = TestClient(client.app)  # its own cookies
+    email = client.get("/api/v1/auth/me", headers=owner["headers"]).json()["email"]
+    page_sign_in(pages, email)
+    page = pages.get("/modes")
+    assert page.status_code == 200 and "Modes and notifications" in page.text
+    assert 'action="/modes/mode"' in pages.get("/timeline").text  # the header's switch
+    csrf = page_csrf(pages)
+    camera = owner["cameras"][0]
+
+    def post(path: str, data: dict[str, Any]) -> Any:
+        return pages.post(path, data={"csrf_token": csrf, **data}, follow_redirects=False)
+
+    assert post("/modes/mode", {"mode": "away", "next": "/timeline"}).headers["location"] == (
+        "/timeline"
+    )
+    assert client.get("/api/v1/mode", headers=owner["headers"]).json()["mode"] == "away"
+    assert (
+        post("/modes/mode", {"mode": "away", "next": "//evil.example"})
+        .headers["location"]
+        .startswith("/modes")
+    )
+    reply = post(f"/modes/cameras/{camera['id']}", {"flag": ["home.record", "away.notify"]})
+    assert reply.status_code == 303
+    flags = client.get(f"/api/v1/cameras/{camera['id']}/modes", headers=owner["headers"]).json()
+    assert flags["home"] == {"record": True, "notify": False}
+    assert flags["away"] == {"record": False, "notify": True}
+    assert post("/modes/schedules", {"mode": "off", "at": "23:15", "days": ["5", "6"]}).is_redirect
+    listed = client.get("/api/v1/mode/schedules", headers=owner["headers"]).json()
+    assert [(s["mode"], s["at"], s["days"]) for s in listed] == [("off", "23:15", [5, 6])]
+    rule = {
+        "labels": ["person"],
+        "channels": ["push"],
+        "quiet_start": "22:00",
+        "quiet_end": "06:00",
+    }
+    assert post("/modes/rules", rule).is_redirect
+    bad = post("/modes/rules", {"channels": ["push"], "quiet_start": "22:00"})
+    assert bad.status_code == 422 and "quiet_end" in bad.text
+    (saved,) = client.get("/api/v1/notification-rules", headers=owner["headers"]).json()
+    assert saved["quiet_start"] == "22:00" and saved["labels"] == ["person"]
+    assert "quiet 22:00–06:00" in pages.get("/modes").text
+    assert post("/modes/mode", {"mode": "off"}).status_code == 303
+    nocsrf = pages.post("/modes/mode", data={"mode": "home"}, follow_redirects=False)
+    assert nocsrf.status_code == 403
+
+    others = TestClient(client.app)
+    stranger = f"stranger{next(_count)}@example.org"
+    Api(client).signup(stranger)
+    page_sign_in(others, stranger)
+    token = page_csrf(others)
+    for path in (f"/modes/cameras/{camera['id']}", f"/modes/rules/{saved['id']}/delete"):
+        reply = others.post(path, data={"csrf_token": token}, follow_redirects=False)
+        assert reply.status_code == 404, path
+    assert saved["id"] in pages.get("/modes").text
