@@ -12,6 +12,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictStr
 
 from doorstep.hub.push import b64url_decode
+from doorstep.hub.schemas import JsonFloat
 
 
 def _p256dh(value: str) -> str:
@@ -54,7 +55,7 @@ class PushSubscriptionCreate(BaseModel):
         min_length=10, max_length=2048, description="The push service URL of this device."
     )
     keys: PushKeys
-    expirationTime: int | float | None = Field(  # noqa: N815  (the browser's name)
+    expirationTime: JsonFloat | None = Field(  # noqa: N815  (the browser's name)
         None, description="Sent by browsers; ignored (the push service answers 410 instead)."
     )
 

@@ -24,7 +24,7 @@ from doorstep.hub.db import session_scope, utcnow
 from doorstep.hub.models_reach import Job
 from doorstep.hub.services.push_subscriptions import check_endpoint
 from doorstep.hub.workers import build_worker
-from tests.hub_fixtures import Api, bearer
+from tests.hub_fixtures import Api, bearer, page_csrf, page_sign_in
 from tests.reach.push_service import Device, PushService, b64url
 
 MESSAGE = {
@@ -249,6 +249,30 @@ def test_a_device_that_changes_hands_gets_none_of_the_last_users_queued_pushes(
     build_worker(hub).drain()
     assert service.messages(device) == []
     assert client.get("/api/v1/push/subscriptions", headers=bearer(gus.token)).json() == []
+
+
+def test_the_pages_subscribe_with_the_session_and_its_csrf_token(
+    client: TestClient, api: Api, service: PushService
+) -> None:
+    jon = person(api)
+    device = service.device()
+    with TestClient(client.app) as browser:
+        page_sign_in(browser, f"push{_count}@example.org")
+        forged = browser.post("/push/subscriptions", json=device.subscription())
+        assert forged.status_code == 403
+        csrf = {"X-CSRF-Token": page_csrf(browser), "Accept": "application/json"}
+        made = browser.post("/push/subscriptions", json=device.subscription(), headers=csrf)
+        assert made.status_code == 201, made.text
+        listed = client.get("/api/v1/push/subscriptions", headers=bearer(jon.token)).json()
+        assert [d["endpoint"] for d in listed] == [device.endpoint]
+        removed = browser.request(
+            "DELETE", "/push/subscriptions", json={"endpoint": device.endpoint}, headers=csrf
+        )
+        assert removed.status_code == 204
+        again = browser.request(
+            "DELETE", "/push/subscriptions", json={"endpoint": device.endpoint}, headers=csrf
+        )
+        assert again.status_code == 404
 
 
 def _bad(sub: dict[str, Any], **change: Any) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from doorstep.errors import InvalidInput
 from doorstep.hub import push
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import CurrentUser, HubDep, SessionDep
+from doorstep.hub.openapi import errors
 from doorstep.hub.schemas_push import (
     PushEndpoint,
     PushSubscriptionCreate,
@@ -60,7 +61,7 @@ def my_subscriptions(user: CurrentUser, session: SessionDep) -> list[PushSubscri
     ]
 
 
-@router.delete("/subscriptions", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/subscriptions", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
 def unsubscribe(
     user: CurrentUser,
     session: SessionDep,
