@@ -96,9 +96,10 @@ def jobs(hub: Hub, kind: str) -> list[Job]:
 
 
 def notes(world: World, owner: Owner) -> list[dict[str, Any]]:
+    """The owner's notifications about police requests (their events make entries too)."""
     reply = world.client.get("/api/v1/notifications", headers=bearer(owner.token))
     assert reply.status_code == 200, reply.text
-    return list(reply.json()["items"])
+    return [n for n in reply.json()["items"] if n["kind"] != "event"]
 
 
 def inbox_link(rid: str) -> str:
