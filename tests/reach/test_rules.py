@@ -3,18 +3,23 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.models import Camera, User
+from doorstep.hub.models_reach import Job, PushSubscription
+from doorstep.hub.models_requests import Notification
 from doorstep.hub.services import rules
+from doorstep.hub.workers import build_worker
 from tests.hub_fixtures import Api, bearer, sqlite_hub
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -190,3 +195,64 @@ def test_another_owner_reaches_none_of_my_rules(client: TestClient, owner: dict[
     assert reply.status_code == 404
     assert client.get(f"{RULES}/{mine['id']}", headers=headers).json()["enabled"] is True
     assert client.get(RULES).status_code == 401
+
+
+def test_quiet_hours_hold_back_push_but_not_the_inbox_entry(
+    client: TestClient, hub: Hub, owner: dict[str, Any]
+) -> None:
+    """End to end through ingest and the delivery job (doorstep/hub/delivery.py)."""
+    headers, camera = owner["headers"], owner["front"]
+    with session_scope(hub.sessions) as session:
+        user_id = session.get(Camera, camera["id"]).owner_id  # type: ignore[union-attr]
+        session.add(
+            PushSubscription(
+                user_id=user_id,
+                endpoint=f"https://127.0.0.1:9/push/{user_id}",  # never reached: jobs are counted
+                p256dh="BOr8mOcrWuv2ElWqb3Tt0yLrITiXUqEGPqhXhCXsdTnoApJDPCQ6NMKsHS1Xg2Nr5aqxSxNpYSr5QiCt4Po5Cjw",
+                auth="aGVsbG8gd29ybGQhIQ",
+            )
+        )
+    local = datetime.now(BERLIN)
+    quiet = {  # the two hours around now, in the owner's zone (may cross midnight)
+        "quiet_start": (local - timedelta(hours=1)).strftime("%H:%M"),
+        "quiet_end": (local + timedelta(hours=1)).strftime("%H:%M"),
+    }
+    rule = client.post(RULES, json={"channels": ["push"], **quiet}, headers=headers).json()
+    api = Api(client)
+
+    def deliver(event_id: str) -> tuple[int, int]:
+        """(inbox entries, push jobs) of the event, once its delivery job ran."""
+        deadline = time.monotonic() + 10
+        while True:  # this drain, or the hub's own worker, runs it
+            build_worker(hub).drain()
+            with session_scope(hub.sessions) as session:
+                state = session.scalar(select(Job.state).where(Job.key == f"event:{event_id}"))
+            if state in ("done", "dead") or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        with session_scope(hub.sessions) as session:
+            notes = [
+                n
+                for n in session.scalars(
+                    select(Notification).where(Notification.user_id == user_id)
+                )
+                if n.payload.get("event_id") == event_id
+            ]
+            pushes = [
+                j
+                for j in session.scalars(select(Job).where(Job.kind == "push.send"))
+                if j.payload["user_id"] == user_id
+                and j.payload["message"]["id"] in {n.id for n in notes}
+            ]
+            return len(notes), len(pushes)
+
+    quiet_event = api.event(camera["api_key"])
+    assert deliver(quiet_event["id"]) == (1, 0)  # in the inbox, not pushed
+    client.patch(
+        f"{RULES}/{rule['id']}", json={"quiet_start": None, "quiet_end": None}, headers=headers
+    )
+    loud_event = api.event(camera["api_key"])
+    assert deliver(loud_event["id"]) == (1, 1)  # the same rule out of quiet hours: pushed
+    assert client.put("/api/v1/mode", json={"mode": "off"}, headers=headers).is_success
+    off_event = api.event(camera["api_key"])
+    assert deliver(off_event["id"]) == (0, 0)  # Off: the camera does not notify at all
