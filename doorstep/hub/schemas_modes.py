@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from doorstep.hub.schemas import UUID_PATTERN, JsonBool
 from doorstep.hub.services.modes import Mode
@@ -13,7 +13,16 @@ from doorstep.hub.services.rules import Channel, Label
 
 HHMM_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 ClockTime = Annotated[str, Field(pattern=HHMM_PATTERN, description="HH:MM, 24-hour clock.")]
-Weekday = Annotated[int, Field(ge=0, le=6, strict=True)]
+
+
+def _json_integer(value: object) -> object:
+    """A JSON integer (``3`` or ``3.0``): pydantic alone also takes ``"3"`` and ``true``."""
+    if isinstance(value, bool | str | bytes):
+        raise ValueError("must be a JSON integer, e.g. 3")
+    return value
+
+
+Weekday = Annotated[int, Field(ge=0, le=6), BeforeValidator(_json_integer)]
 
 
 class ModeSet(BaseModel):

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, Owner, SessionDep
+from doorstep.hub.openapi import errors
 from doorstep.hub.schemas_modes import RuleCreate, RulePublic, RuleUpdate
 from doorstep.hub.services import rules
 
@@ -18,7 +19,12 @@ def list_rules(owner: Owner, session: SessionDep) -> object:
     return rules.list_rules(session, owner)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=RulePublic)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RulePublic,
+    responses=errors(404),  # camera_id names no camera of yours
+)
 def create_rule(data: RuleCreate, owner: Owner, session: SessionDep) -> object:
     """Add a rule: camera (or all), zone, labels, channels and quiet hours (your time zone)."""
     return rules.create_rule(session, owner, data.model_dump(), utcnow())
