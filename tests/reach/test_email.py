@@ -9,6 +9,8 @@ worker off, so the test decides when jobs run (``drain``).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -454,3 +456,18 @@ def test_the_settings_page_sets_the_same_preferences(world: World) -> None:
     assert client.get("/api/v1/me/preferences", headers=bearer(ann.token)).json()["timezone"] == (
         "Europe/Berlin"
     )
+
+
+def test_a_worker_process_knows_the_reminder_and_digest_jobs() -> None:
+    """``doorstep worker`` imports doorstep.hub.workers and nothing of the API: a reminder
+    queued by the API must find its handler there (else it goes ``dead``). A fresh
+    interpreter, since this test process imports the modules itself."""
+    code = (
+        "import doorstep.hub.workers\n"
+        "from doorstep.hub.queue import HANDLERS, PERIODIC\n"
+        "assert 'request.reminder' in HANDLERS, 'workers.py must import services.reminders'\n"
+        "assert any(f.__name__ == 'digest_task' for _, f in PERIODIC), "
+        "'workers.py must import services.digest'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
