@@ -14,16 +14,38 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text, update
 
+from doorstep.app import create_app
+from doorstep.config import Settings
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.models import Camera, User
 from doorstep.hub.services import modes
-from tests.hub_fixtures import Api, bearer, page_csrf, page_sign_in, sqlite_hub
+from tests.hub_fixtures import (
+    Api,
+    bearer,
+    page_csrf,
+    page_sign_in,
+    reset_pg_schema,
+    sqlite_hub,
+)
 
 
-@pytest.fixture(scope="module")
-def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
-    with sqlite_hub(tmp_path_factory.mktemp("modes")) as test_client:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def client(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """One hub per database for the module (the conditional UPDATEs run on both)."""
+    root = tmp_path_factory.mktemp("modes")
+    if request.param == "sqlite":
+        with sqlite_hub(root) as test_client:
+            yield test_client
+        return
+    name = request.getfixturevalue("pg_database")
+    reset_pg_schema(name)
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    with TestClient(create_app(Settings(data_dir=root / "data", database_url=url))) as test_client:
         yield test_client
 
 
