@@ -95,6 +95,7 @@ class ControlClient:
         self.initial = initial
         self.maximum = maximum
         self.version: int | None = None
+        self.last_status: int | None = None  # of the last reply; None: no reply
         self.on_state: Callable[[ControlState], None] = lambda _state: None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="doorstep-control", daemon=True)
@@ -107,7 +108,9 @@ class ControlClient:
             reply = self._http.get("/control", params=params, timeout=wait + 15.0)
         except httpx.HTTPError as exc:
             log.info("control connection: hub unreachable (%s)", type(exc).__name__)
+            self.last_status = None
             return None, 0.0
+        self.last_status = reply.status_code
         if reply.status_code == 204:
             return None, None
         if reply.status_code == 200:

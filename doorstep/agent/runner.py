@@ -405,8 +405,10 @@ def run_agent(
             first = control.first()
             if first is not None:
                 config = config_for(local, first)
-            else:  # the hub is down, or older than the control connection
+            elif control.last_status == 404:  # a hub older than the control connection
                 config = fetch_hub_settings(config, client)
+            else:
+                log.info("no camera settings from the hub yet; using the local ones")
         own_notifier = notifier is None
         notifier = notifier or build_notifier(config, echo)
         source = PyAVSource(source_url, decode_threads=config.decode_threads)
