@@ -2,15 +2,14 @@
 
 Silence counts as a decline at the deadline (services/inbox.py), so an owner who missed
 the request should hear of it once more while they can still answer. The reminder is a
-delayed job queued with the request (one per owner, keyed so it is queued once); when
-it runs it checks again, because much can change in six days: the owner answered or
-opted out, the officer closed the request, or the worker was down past the deadline.
+delayed job queued with the request (one per request, keyed so it is queued once); when
+it runs it checks again, because much can change in six days: owners answered or opted
+out, the officer closed the request, or the worker was down past the deadline.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,90 +27,75 @@ from doorstep.hub.models_requests import (
     RequestRecipient,
     RequestStatus,
 )
-from doorstep.hub.queue import enqueue_many, job
+from doorstep.hub.queue import enqueue, job
 from doorstep.hub.services.notifications import notify
 
 JOB = "request.reminder"
 BEFORE_DEADLINE = timedelta(days=1)
 
 
-def job_key(request_id: str, owner_id: str) -> str:
-    return f"{JOB}:{request_id}:{owner_id}"
+def job_key(request_id: str) -> str:
+    return f"{JOB}:{request_id}"
 
 
-def schedule(
-    session: Session, request: PoliceRequest, owner_ids: Iterable[str], now: datetime
-) -> None:
-    """Queue each owner's reminder for a day before the deadline, in the caller's
-    transaction; none when the deadline is a day away or less (the request is news)."""
+def note_id(request_id: str, owner_id: str) -> str:
+    """The reminder's notification id: fixed per request and owner, so a job that runs
+    again (a worker died after committing) reminds nobody twice."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{JOB}:{request_id}:{owner_id}"))
+
+
+def schedule(session: Session, request: PoliceRequest, now: datetime) -> None:
+    """Queue the request's reminder for a day before the deadline, in the caller's
+    transaction: one job per request, however many owners it asked, so the officer's
+    request stays one row heavier, not ten thousand. None when the deadline is a day
+    away or less (the request itself is the news)."""
     run_at = request.deadline - BEFORE_DEADLINE
-    if run_at <= now:
-        return
-    enqueue_many(
-        session,
-        [
-            {
-                "kind": JOB,
-                "payload": {"request_id": request.id, "owner_id": owner_id},
-                "key": job_key(request.id, owner_id),
-                "run_at": run_at,
-            }
-            for owner_id in owner_ids
-        ],
-    )
+    if run_at > now:
+        enqueue(session, JOB, {"request_id": request.id}, key=job_key(request.id), run_at=run_at)
 
 
-def due(session: Session, request_id: str, owner_id: str, now: datetime) -> bool:
-    """Still worth a reminder: open, before the deadline, unanswered, not opted out."""
-    row = session.execute(
-        select(PoliceRequest, RequestRecipient, User)
-        .join(RequestRecipient, RequestRecipient.request_id == PoliceRequest.id)
-        .join(User, User.id == RequestRecipient.owner_id)
-        .where(PoliceRequest.id == request_id, RequestRecipient.owner_id == owner_id)
-    ).first()
-    if row is None:
-        return False
-    request, recipient, owner = row
-    return (
-        request.status == RequestStatus.open
-        and now < request.deadline
-        and recipient.decision == Decision.pending
-        and not owner.opt_out_requests
-        and owner.is_active
-    )
-
-
-def remind(session: Session, request_id: str, owner_id: str, now: datetime) -> bool:
-    """Notify the owner (inbox entry, and email and push through delivery) if still due."""
-    note_id = str(uuid.uuid5(uuid.NAMESPACE_URL, job_key(request_id, owner_id)))
-    if session.get(Notification, note_id) is not None or not due(
-        session, request_id, owner_id, now
-    ):
-        return False  # already sent (a re-run job), or no longer due
+def remind(session: Session, request_id: str, now: datetime) -> int:
+    """Notify every owner still due a reminder (inbox entry, and email and push through
+    delivery): the request open and before its deadline, the owner undecided, active and
+    not opted out. Returns how many were reminded."""
     request = session.get(PoliceRequest, request_id)
-    assert request is not None
-    clips = session.scalar(
-        select(func.count())
-        .select_from(RequestClip)
-        .join(RequestRecipient, RequestRecipient.id == RequestClip.recipient_id)
-        .where(RequestClip.request_id == request_id, RequestRecipient.owner_id == owner_id)
-    )
-    notify(
-        session,
-        owner_id,
-        "request_reminder",
-        {
-            "request_id": request_id,
-            "incident_type": request.incident_type,
-            "clips": int(clips or 0),
-            "deadline": request.deadline.isoformat(),
-        },
-        note_id=note_id,
-    )
-    return True
+    if request is None or request.status != RequestStatus.open or now >= request.deadline:
+        return 0
+    rows = session.execute(
+        select(RequestRecipient.owner_id, func.count(RequestClip.id))
+        .join(User, User.id == RequestRecipient.owner_id)
+        .outerjoin(RequestClip, RequestClip.recipient_id == RequestRecipient.id)
+        .where(
+            RequestRecipient.request_id == request_id,
+            RequestRecipient.decision == Decision.pending,
+            User.opt_out_requests.is_(False),
+            User.is_active.is_(True),
+        )
+        .group_by(RequestRecipient.owner_id)
+    ).all()
+    ids = {owner_id: note_id(request_id, owner_id) for owner_id, _clips in rows}
+    sent = set(session.scalars(select(Notification.id).where(Notification.id.in_(ids.values()))))
+    reminded = 0
+    for owner_id, clips in rows:
+        if ids[owner_id] in sent:
+            continue
+        notify(
+            session,
+            owner_id,
+            "request_reminder",
+            {
+                "request_id": request_id,
+                "incident_type": request.incident_type,
+                "clips": int(clips),
+                "deadline": request.deadline.isoformat(),
+            },
+            note_id=ids[owner_id],
+        )
+        reminded += 1
+    return reminded
 
 
 @job(JOB)
 def reminder_job(hub: Hub, payload: dict[str, Any]) -> None:
     with session_scope(hub.sessions) as session:
-        remind(session, str(payload["request_id"]), str(payload["owner_id"]), utcnow())
+        remind(session, str(payload["request_id"]), utcnow())

@@ -145,7 +145,7 @@ def create_request(
     if not request.emergency:
         matches = match(session, area, start, end)
         _fan_out(session, request, matches, now, emergency=False, access_expiry_days=0)
-        reminders.schedule(session, request, [m.owner_id for m in matches], now)
+        reminders.schedule(session, request, now)
         audit.log_action(
             hub,
             session,
