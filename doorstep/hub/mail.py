@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import logging
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from doorstep.hub.context import Hub
     from doorstep.hub.models import User
 
+log = logging.getLogger(__name__)
 EMAIL_KINDS = frozenset({"request", "request_reminder", "emergency_access", "clip_accessed"})
 """Notification kinds that go by email to a user with ``email_notifications`` on."""
 SEND_JOB = "email.send"
@@ -197,6 +199,17 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     return head.removeprefix("Subject: ").strip(), body.lstrip("\n"), html
 
 
+def recipient(user: User) -> str | None:
+    """``Name <address>`` for the To header; None when the address cannot be one (a name
+    never breaks a header: control characters become spaces)."""
+    name = "".join(" " if ord(ch) < 32 or ord(ch) == 127 else ch for ch in user.name or "")
+    try:
+        return str(Address(display_name=name.strip(), addr_spec=user.email))
+    except (ValueError, IndexError) as exc:
+        log.warning("user %s has no usable email address (%s): no email", user.id, exc)
+        return None
+
+
 def enqueue_email(
     session: Session,
     settings: Settings,
@@ -213,7 +226,8 @@ def enqueue_email(
     (queueing the same key twice is one email). Returns False, queueing nothing, when no
     SMTP server is configured or the user has no address.
     """
-    if not settings.smtp_url or not user.email:
+    to = recipient(user)
+    if not settings.smtp_url or to is None:
         return False
     full = {
         "name": user.name,
@@ -226,7 +240,7 @@ def enqueue_email(
     subject, text, html = render(kind, full)
     job_key = key if key.startswith("email:") else f"email:{key}"
     payload = {
-        "to": str(Address(display_name=user.name or "", addr_spec=user.email)),
+        "to": to,
         "subject": subject,
         "text": text,
         "html": html,

@@ -360,7 +360,7 @@ def test_starttls_and_login_when_the_server_asks_for_them(world: World, tmp_path
     assert job.state == "done"
 
 
-def test_smtp_urls() -> None:
+def test_smtp_urls_message_ids_and_recipients() -> None:
     plain = mail.parse_smtp_url("smtp://u%40x:p%3Aw@mail.example:587")
     assert (plain.host, plain.port, plain.implicit_tls) == ("mail.example", 587, False)
     assert (plain.username, plain.password) == ("u@x", "p:w")
@@ -371,6 +371,10 @@ def test_smtp_urls() -> None:
     one = mail.message_id("email:k", "Doorstep <hub@example.net>")
     assert one == mail.message_id("email:k", "Doorstep <hub@example.net>")
     assert one.endswith("@example.net>") and one != mail.message_id("email:k2", "hub@example.net")
+    # A name never adds a header; an address that cannot be one sends nothing.
+    sneaky = User(id="u", name="Ann\r\nBcc: all@example.org", email="ann@example.org")
+    assert mail.recipient(sneaky) == '"Ann  Bcc: all@example.org" <ann@example.org>'
+    assert mail.recipient(User(id="u", name="Ann", email="ann\n@example.org")) is None
 
 
 def test_the_event_digest_goes_once_an_hour_to_owners_who_asked(
