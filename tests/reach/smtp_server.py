@@ -57,6 +57,7 @@ class Handler:
 
     messages: list[Received] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
+    logins: list[str] = field(default_factory=list)  # users that logged in (AUTH)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(  # noqa: N802  (aiosmtpd's hook name)
@@ -144,9 +145,10 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
 @contextmanager
 def starttls_server(
-    directory: Path, user: str = "hub", password: str = "p@ss:word"
+    directory: Path, user: str = "hub", password: str = "p@ss:word", *, implicit: bool = False
 ) -> Iterator[SmtpServer]:
-    """A server that requires STARTTLS and then AUTH with ``user``/``password``."""
+    """A server that requires STARTTLS (``implicit``: TLS from the first byte, smtps://)
+    and then AUTH with ``user``/``password``."""
     cert, key = self_signed(directory)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
@@ -157,22 +159,32 @@ def starttls_server(
             and data.login == user.encode()
             and data.password == password.encode()
         )
+        if ok:
+            handler.logins.append(user)
         return AuthResult(success=ok)
 
     handler = Handler()
     port = free_port()
+    # aiosmtpd counts only STARTTLS as TLS for AUTH, and warns when AUTH is required
+    # without it; with smtps:// the connection is TLS throughout, so AUTH is offered and
+    # checked (``Handler.logins``) but not demanded.
+    tls: dict[str, Any] = (
+        {"ssl_context": context, "auth_require_tls": False, "auth_required": False}
+        if implicit
+        else {"tls_context": context, "require_starttls": True}
+    )
     controller = Controller(
         handler,
         hostname="127.0.0.1",
         port=port,
-        tls_context=context,
-        require_starttls=True,
-        auth_required=True,
         authenticator=authenticate,
+        **{"auth_required": True, **tls},
     )
     controller.start()
     try:
-        url = f"smtp://{quote(user)}:{quote(password, safe='')}@127.0.0.1:{port}?cafile={cert}"
+        scheme = "smtps" if implicit else "smtp"
+        credentials = f"{quote(user)}:{quote(password, safe='')}"
+        url = f"{scheme}://{credentials}@127.0.0.1:{port}?cafile={cert}"
         yield SmtpServer(handler, "127.0.0.1", port, url)
     finally:
         controller.stop()

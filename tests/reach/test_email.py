@@ -347,15 +347,18 @@ def test_a_permanent_refusal_gives_up_and_a_temporary_one_retries(
     assert outbox.messages == []
 
 
-def test_starttls_and_login_when_the_server_asks_for_them(world: World, tmp_path: Path) -> None:
+@pytest.mark.parametrize("implicit", [False, True], ids=["starttls", "smtps"])
+def test_tls_and_login_when_the_server_asks_for_them(
+    world: World, tmp_path: Path, implicit: bool
+) -> None:
     hub = hub_of(world.client)
     ann = world.owner("ann", east_m=10)
-    with starttls_server(tmp_path) as server:
-        hub.settings.smtp_url = server.url  # smtp://hub:p%40ss%3Aword@...?cafile=...
+    with starttls_server(tmp_path, implicit=implicit) as server:
+        hub.settings.smtp_url = server.url  # smtp(s)://hub:p%40ss%3Aword@...?cafile=...
         _queue_one(hub, ann.email, "tls")
         drain(world)
         (email,) = server.handler.to(ann.email)
-    assert email.part("plain")
+    assert email.part("plain") and server.handler.logins == ["hub"]
     (job,) = jobs(hub, mail.SEND_JOB)
     assert job.state == "done"
 
