@@ -28,6 +28,7 @@ def test_cli_commands() -> None:
     commands = set(cli.commands)  # type: ignore[attr-defined]
     assert commands == {
         "serve",
+        "worker",
         "demo",
         "db",
         "user",
