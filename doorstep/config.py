@@ -188,6 +188,13 @@ class Settings(BaseSettings):
         "mailto:admin@localhost",
         description="The contact push services see in the VAPID token (mailto: or https:).",
     )
+    control_max_wait_seconds: float = Field(
+        55,
+        gt=0,
+        le=55,
+        description="Longest an agent's control long-poll is held open; lower it below the "
+        "idle timeout of a proxy in front of the hub (common ones cut at 60 s).",
+    )
     embedded_worker: bool = Field(
         True,
         description="Run the delivery worker inside `doorstep serve`; set false when separate "

@@ -46,7 +46,6 @@ from doorstep.hub.context import Hub, build_hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.models import Role, User
 from doorstep.hub.models_requests import IncidentType
-from doorstep.hub.routes.control import MAX_WAIT_KEY
 from doorstep.hub.schemas import CameraCreate, EventCreate
 from doorstep.hub.schemas_requests import DecisionCreate, RequestCreate
 from doorstep.hub.services import accounts, blobs, cameras, events, inbox, requests
@@ -92,8 +91,12 @@ def _store(hub: Hub, key: str, event_id: str, kind: blobs.BlobKind, data: bytes)
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("schemathesis")
-    hub = build_hub(Settings(data_dir=root / "data", database_url=f"sqlite:///{root / 'hub.db'}"))
-    hub.extras[MAX_WAIT_KEY] = 0.2  # the control long-poll holds 0.2 s here, not up to 55
+    settings = Settings(
+        data_dir=root / "data",
+        database_url=f"sqlite:///{root / 'hub.db'}",
+        control_max_wait_seconds=0.2,  # the control long-poll holds 0.2 s here, not up to 55
+    )
+    hub = build_hub(settings)
     app = create_app(hub=hub)
     now = datetime.now(UTC)
     start = now - timedelta(hours=2)

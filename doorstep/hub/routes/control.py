@@ -25,10 +25,8 @@ from doorstep.hub.services import control
 router = APIRouter(prefix="/ingest", tags=["ingest (camera agents)"])
 
 MAX_WAIT = 55
-"""Below the 60 s idle timeout of common proxies and load balancers."""
-MAX_WAIT_KEY = "doorstep.control.max_wait"
-"""``hub.extras`` entry that caps every hold below ``wait`` (seconds): for a test hub
-that drives every operation and has no agent waiting (tests/hub/test_schemathesis.py)."""
+"""Below the 60 s idle timeout of common proxies and load balancers; a deployment caps
+it lower with DOORSTEP_CONTROL_MAX_WAIT_SECONDS."""
 RECHECK_SECONDS = 1.0
 """How often a waiting request looks for a change another hub process made."""
 
@@ -80,8 +78,7 @@ async def control_state(
     """The state this camera's agent should be in: at once if its version differs from
     ``after``, else when it changes (within a second or so, from any hub process), or 204
     after ``wait`` seconds."""
-    cap = hub.extras.get(MAX_WAIT_KEY, MAX_WAIT)
-    hold = min(wait, cap if isinstance(cap, int | float) else MAX_WAIT)
+    hold = min(wait, hub.settings.control_max_wait_seconds)
     if after is not None and not await _wait_for_change(hub, key, after, hold):
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     return await run_in_threadpool(control.state_for_key, hub, key)
