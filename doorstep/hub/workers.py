@@ -9,7 +9,7 @@ from __future__ import annotations
 from doorstep.hub import delivery, mail, push  # noqa: F401  (they register their jobs)
 from doorstep.hub.context import Hub
 from doorstep.hub.queue import Worker
-from doorstep.hub.services import modes  # noqa: F401  (mode schedules)
+from doorstep.hub.services import digest, modes, reminders  # noqa: F401  (periodic, reminders)
 
 
 def build_worker(hub: Hub, name: str | None = None) -> Worker:

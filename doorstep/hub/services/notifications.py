@@ -39,22 +39,32 @@ def title_for(kind: str, payload: dict[str, Any]) -> str:
     return template
 
 
+def _clips(payload: dict[str, Any]) -> str:
+    count = payload.get("clips")
+    if not isinstance(count, int):
+        return "some of your clips"
+    return "1 of your clips" if count == 1 else f"{count} of your clips"
+
+
 def body_for(kind: str, payload: dict[str, Any]) -> str:
     """A sentence of detail; only ids and counts of the recipient's own data go in."""
-    clips = payload.get("clips")
     if kind == "event":
         score = payload.get("score")
         seen = f" ({round(100 * score)}%)" if payload.get("label") == "person" and score else ""
         return f"{payload.get('label', 'motion').capitalize()}{seen}. Tap to watch."
     if kind in ("request", "request_reminder"):
         incident = payload.get("incident_type", "an incident")
-        return f"About {incident}; {clips} of your clips match. You decide what to share."
+        matching = _clips(payload)
+        verb = "matches" if matching.startswith("1 ") else "match"
+        return f"About {incident}; {matching} {verb}. You decide what to share."
     if kind == "emergency_access":
-        return f"{clips} of your clips were opened for an emergency. See what and why."
+        opened = _clips(payload)
+        return f"{opened[0].upper()}{opened[1:]} opened for an emergency. See what and why."
     if kind == "clip_accessed":
         return "An officer opened a clip you shared; it can no longer be withdrawn."
     if kind == "share_received":
-        return f"{clips} clip(s) shared with your request."
+        count = payload.get("clips")
+        return f"{count} clip{'' if count == 1 else 's'} shared with your request."
     return ""
 
 
