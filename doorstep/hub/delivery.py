@@ -5,7 +5,8 @@ officer's POST never wait for delivery. The handlers decide who gets what on whi
 channel and queue one job per message with a key derived from the notification, so a
 handler that runs twice (a retry, a lease that ran out) queues nothing twice.
 
-* ``deliver.notification``: police-request kinds. Push to every device of the user;
+* ``deliver.notifications``: police-request kinds, batched per action (a request to
+  10,000 owners is 50 jobs). Push to every device of the user;
   email for :data:`doorstep.hub.mail.EMAIL_KINDS` unless the user turned email off
   (the inbox entry stays).
 * ``deliver.event``: an event a camera reported. Nothing when the owner's mode says the
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+
+from sqlalchemy import select
 
 from doorstep.hub import mail, push
 from doorstep.hub.context import Hub
@@ -53,20 +56,20 @@ def push_message(hub: Hub, note: Notification) -> dict[str, Any]:
     return message
 
 
-@job("deliver.notification")
-def deliver_notification(hub: Hub, payload: dict[str, Any]) -> None:
+@job("deliver.notifications")
+def deliver_notifications(hub: Hub, payload: dict[str, Any]) -> None:
+    """A batch of notifications (up to 200, queued together by one action)."""
     with session_scope(hub.sessions) as session:
-        note = session.get(Notification, payload["id"])
-        if note is None:
-            return
-        user = session.get(User, note.user_id)
-        if user is None or not user.is_active:
-            return
-        key = f"note:{note.id}"
-        push.enqueue_push(session, user.id, push_message(hub, note), key=key)
-        if note.kind in mail.EMAIL_KINDS and user.email_notifications:
-            context = {**note.payload, "url": url_for(note.kind, note.payload)}
-            mail.enqueue_email(session, hub.settings, user, note.kind, context, key=key)
+        notes = session.scalars(select(Notification).where(Notification.id.in_(payload["ids"])))
+        for note in notes:
+            user = session.get(User, note.user_id)
+            if user is None or not user.is_active:
+                continue
+            key = f"note:{note.id}"
+            push.enqueue_push(session, user.id, push_message(hub, note), key=key)
+            if note.kind in mail.EMAIL_KINDS and user.email_notifications:
+                context = {**note.payload, "url": url_for(note.kind, note.payload)}
+                mail.enqueue_email(session, hub.settings, user, note.kind, context, key=key)
 
 
 @job("deliver.event")

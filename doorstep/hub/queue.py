@@ -22,7 +22,7 @@ import os
 import socket
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -86,11 +86,21 @@ def enqueue(
 ) -> None:
     """Queue a job in the caller's transaction; a second job with the same key is dropped."""
     if key is None:  # nothing to collide with: batched with the caller's other inserts
-        session.add(Job(id=new_id(), kind=kind, payload=payload, run_at=run_at or utcnow()))
-        session.info[WAKE_KEY] = True
+        open_job(session, kind, payload, run_at=run_at)
         return
     values = {"kind": kind, "payload": payload, "key": key, "run_at": run_at or utcnow()}
     enqueue_many(session, [values])
+
+
+def open_job(
+    session: Session, kind: str, payload: dict[str, Any], *, run_at: datetime | None = None
+) -> Job:
+    """Queue a keyless job and return it: the caller may still grow its payload (by
+    assigning a new dict) until the transaction commits."""
+    pending = Job(id=new_id(), kind=kind, payload=payload, run_at=run_at or utcnow())
+    session.add(pending)
+    session.info[WAKE_KEY] = True
+    return pending
 
 
 def enqueue_many(session: Session, jobs: list[dict[str, Any]]) -> None:
@@ -123,6 +133,13 @@ class Claimed:
     kind: str
     payload: dict[str, Any]
     attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    claimed: Claimed
+    error: str | None = None
+    permanent: bool = False
 
 
 def backoff(attempts: int) -> timedelta:
@@ -184,50 +201,77 @@ class Worker:
                     claimed.append(Claimed(job_id, kind, dict(payload), attempts + 1))
         return claimed
 
-    def run(self, claimed: Claimed) -> None:
-        """Run one job's handler and record the outcome; never raises."""
+    def attempt(self, claimed: Claimed) -> Outcome:
+        """Run one job's handler; never raises."""
         handler = HANDLERS.get(claimed.kind)
-        error: str | None = None
-        permanent = False
         try:
             if handler is None:
                 raise PermanentFailure(f"no handler for job kind {claimed.kind!r}")
             handler(self.hub, claimed.payload)
         except PermanentFailure as exc:
-            error, permanent = str(exc) or type(exc).__name__, True
+            return Outcome(claimed, str(exc) or type(exc).__name__, permanent=True)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"
             log.warning(
                 "job %s (%s) failed, try %d: %s", claimed.id, claimed.kind, claimed.attempts, error
             )
-        self._finish(claimed, error, permanent)
+            return Outcome(claimed, error)
+        return Outcome(claimed)
 
-    def _finish(self, claimed: Claimed, error: str | None, permanent: bool) -> None:
+    def finish(self, outcomes: list[Outcome]) -> None:
+        """Record outcomes in one transaction: the jobs that worked in one statement."""
+        if not outcomes:
+            return
         now = utcnow()
-        mine = (Job.id == claimed.id) & (Job.locked_by == self.name) & (Job.state == "running")
-        if error is None:
-            values: dict[str, Any] = {"state": "done", "finished_at": now, "locked_until": None}
-        elif permanent or claimed.attempts >= self.max_attempts:
-            values = {"state": "dead", "finished_at": now, "last_error": error[:2000]}
-            log.error("job %s (%s) given up: %s", claimed.id, claimed.kind, error)
-        else:
-            values = {
-                "state": "queued",
-                "run_at": now + backoff(claimed.attempts),
-                "locked_until": None,
-                "last_error": error[:2000],
-            }
+        running = (Job.locked_by == self.name) & (Job.state == "running")
+        done = [o.claimed.id for o in outcomes if o.error is None]
         with session_scope(self.hub.sessions) as session:
-            session.execute(update(Job).where(mine).values(**values))
+            if done:
+                session.execute(
+                    update(Job)
+                    .where(Job.id.in_(done) & running)
+                    .values(state="done", finished_at=now, locked_until=None)
+                )
+            for o in outcomes:
+                if o.error is None:
+                    continue
+                claimed, error = o.claimed, o.error[:2000]
+                if o.permanent or claimed.attempts >= self.max_attempts:
+                    log.error("job %s (%s) given up: %s", claimed.id, claimed.kind, error)
+                    values: dict[str, Any] = {
+                        "state": "dead",
+                        "finished_at": now,
+                        "last_error": error,
+                    }
+                else:
+                    values = {
+                        "state": "queued",
+                        "run_at": now + backoff(claimed.attempts),
+                        "locked_until": None,
+                        "last_error": error,
+                    }
+                session.execute(
+                    update(Job).where((Job.id == claimed.id) & running).values(**values)
+                )
 
     def run_batch(self, pool: ThreadPoolExecutor | None = None) -> int:
-        """Claim one batch and run it (in ``pool`` when given); returns how many ran."""
+        """Claim one batch and run it (in ``pool`` when given); returns how many ran.
+
+        Outcomes are recorded in groups as jobs end (a full group, or 50 ms without a new
+        one), so one slow delivery does not hold back the record of the others.
+        """
         claimed = self.claim(self.concurrency * 4)
         if pool is None:
-            for c in claimed:
-                self.run(c)
-        else:
-            list(pool.map(self.run, claimed))
+            self.finish([self.attempt(c) for c in claimed])
+            return len(claimed)
+        pending = {pool.submit(self.attempt, c) for c in claimed}
+        ended: list[Outcome] = []
+        while pending:
+            done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
+            ended.extend(f.result() for f in done)
+            if ended and (len(ended) >= self.concurrency or not done or not pending):
+                self.finish(ended)
+                ended = []
         return len(claimed)
 
     def drain(self, max_rounds: int = 100) -> int:

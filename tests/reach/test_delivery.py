@@ -9,6 +9,7 @@ one), email to a real SMTP server (aiosmtpd, tests/reach/smtp_server.py).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -225,7 +227,21 @@ def test_two_worker_processes_on_postgresql_send_each_email_exactly_once(
     pg_database: str,  # noqa: F811
 ) -> None:
     reset_pg_schema(pg_database)
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{pg_database}"
+    with smtp_server(handler=SlowHandler()) as smtp:
+        two_workers_share(tmp_path, pg_database, smtp)
+
+
+class SlowHandler(Handler):
+    """A mail server taking 50 ms a message, so that one worker cannot finish the queue
+    before the other's first look (each looks every second)."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        await asyncio.sleep(0.05)
+        return await super().handle_DATA(server, session, envelope)
+
+
+def two_workers_share(tmp_path: Path, database: str, smtp: SmtpServer) -> None:
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
     settings = Settings(
         data_dir=tmp_path / "data",
         database_url=url,
@@ -233,7 +249,6 @@ def test_two_worker_processes_on_postgresql_send_each_email_exactly_once(
         embedded_worker=False,
         signup_limit_per_hour=1000,
     )
-    smtp.handler.clear()
     emails = request_to_owners(settings, 24)
     env = {
         **os.environ,

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from doorstep.hub.db import new_id
 from doorstep.hub.live import publish_after_commit
 from doorstep.hub.models_requests import Notification
-from doorstep.hub.queue import enqueue
+from doorstep.hub.queue import open_job
 
 TITLES = {
     "event": "Motion at your camera",
@@ -102,5 +102,30 @@ def notify(
     }
     publish_after_commit(session, user_id, message)
     if deliver:
-        enqueue(session, "deliver.notification", {"id": note.id})
+        _queue_delivery(session, note.id)
     return note
+
+
+DELIVERY_BATCH = 200
+"""Notifications one ``deliver.notifications`` job carries: a request to 10,000 owners is
+50 jobs, not 10,000 (each job is two transactions of the worker's own)."""
+_BATCH_KEY = "doorstep.notifications.batch"
+
+
+def _queue_delivery(session: Session, note_id: str) -> None:
+    """Add the notification to this transaction's open delivery job, or start a new one.
+
+    The job is queued in the same transaction as the notification, so neither exists
+    without the other; a later transaction of the same session starts its own job.
+    """
+    transaction = session.get_transaction()
+    batch = session.info.get(_BATCH_KEY)
+    if (
+        batch is None
+        or batch[0] is not transaction
+        or len(batch[1].payload["ids"]) >= DELIVERY_BATCH
+    ):
+        job = open_job(session, "deliver.notifications", {"ids": []})
+        session.info[_BATCH_KEY] = batch = (transaction, job)
+    job = batch[1]
+    job.payload = {"ids": [*job.payload["ids"], note_id]}  # reassigned: the change is seen
