@@ -23,9 +23,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from doorstep.hub.db import make_engine, session_scope
+from doorstep.hub.models import Role
 from doorstep.hub.models_requests import Notification
 from tests.conftest import IN_CI
 from tests.hub_fixtures import Api, bearer, page_csrf, page_sign_in, sqlite_hub
+from tests.requests.conftest import PASSWORD as OWNER_PASSWORD
+from tests.requests.conftest import add_user as add_user_here
 from tests.server_process import ServerProcess
 from tests.web.test_browser import (
     CENTRE,
@@ -253,3 +256,14 @@ def _centre_in_chromium(hub: ServerProcess, url: str, sync_playwright: Any) -> N
         assert page.locator(f"#request-{rid}").is_visible()
         assert badge.get_attribute("data-unread") == "0"
         chromium.close()
+
+
+def test_officers_can_turn_on_push_from_their_notifications_page(hub_client: TestClient) -> None:
+    """Officers get pushes (footage shared with their requests) but have no owner settings
+    page: the device switch is on the notifications page every role has."""
+    add_user_here(hub_client, "pushing.officer@pd.example", Role.officer, "Harbour PD")
+    page_sign_in(hub_client, "pushing.officer@pd.example", OWNER_PASSWORD)
+    page = hub_client.get("/notifications")
+    assert page.status_code == 200
+    assert 'id="push-device"' in page.text and "data-push-enable" in page.text
+    assert hub_client.get("/settings", follow_redirects=False).status_code in (303, 403, 404)
