@@ -195,6 +195,13 @@ class Settings(BaseSettings):
         description="Longest an agent's control long-poll is held open; lower it below the "
         "idle timeout of a proxy in front of the hub (common ones cut at 60 s).",
     )
+    push_service_hosts: str = Field(
+        "fcm.googleapis.com,updates.push.services.mozilla.com,.notify.windows.com,"
+        "web.push.apple.com",
+        description="Hosts a push subscription may point at in production, comma-separated "
+        "(a leading dot: any subdomain; '*': any public host): the browsers' push services, "
+        "so a subscription cannot aim the hub's worker at another server.",
+    )
     embedded_worker: bool = Field(
         True,
         description="Run the delivery worker inside `doorstep serve`; set false when separate "
@@ -210,6 +217,10 @@ class Settings(BaseSettings):
     @property
     def trusted_proxy_list(self) -> list[str]:
         return [p.strip() for p in self.trusted_proxies.split(",") if p.strip()]
+
+    @property
+    def push_service_host_list(self) -> list[str]:
+        return [h.strip().lower() for h in self.push_service_hosts.split(",") if h.strip()]
 
     @property
     def mfa_roles(self) -> frozenset[str]:

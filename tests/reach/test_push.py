@@ -318,9 +318,18 @@ def test_production_takes_only_https_endpoints_outside_private_networks(tmp_path
         "https://10.0.0.5/x",
         "https://[::1]/x",
         "https://169.254.169.254/latest",
+        "https://intranet.example.org/x",  # a named host that is no push service
+        "https://fcm.googleapis.com.evil.example/x",
+        "https://8.8.8.8/x",
     ):
         with pytest.raises(InvalidInput):
             check_endpoint(production, endpoint)
+    check_endpoint(production, "https://wns2-par02p.notify.windows.com/w/?token=x")
+    check_endpoint(production, "https://web.push.apple.com/QGx")
+    anywhere = Settings(environment="production", data_dir=tmp_path, push_service_hosts="*")
+    check_endpoint(anywhere, "https://push.example.org/x")
+    with pytest.raises(InvalidInput):
+        check_endpoint(anywhere, "https://10.0.0.5/x")  # still never a private address
     check_endpoint(Settings(data_dir=tmp_path), "http://127.0.0.1:8000/push/1")  # development
 
 

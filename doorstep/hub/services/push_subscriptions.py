@@ -1,11 +1,12 @@
 """A user's push devices: subscribe, unsubscribe, list (the API and the pages call these).
 
 An endpoint is a URL the hub will POST to, so it is checked like one: https only (plain
-http only on a development hub, for a local stand-in), and in production no IP literal in
-a loopback, private or link-local range, so a subscription cannot aim the hub's worker at
-its own network. One row per endpoint: a browser that subscribes again (or a device that
-changes hands) updates the row and moves it to the caller. A user keeps at most
-``MAX_DEVICES``; the least recently created go first.
+http only on a development hub, for a local stand-in), and in production only at the
+browsers' push services (``DOORSTEP_PUSH_SERVICE_HOSTS``) and never at an IP literal in a
+loopback, private or link-local range, so a subscription cannot aim the hub's worker at
+its own network or another server. One row per endpoint: a browser that subscribes
+again (or a device that changes hands) updates the row and moves it to the caller. A user
+keeps at most ``MAX_DEVICES``; the least recently created go first.
 """
 
 from __future__ import annotations
@@ -46,9 +47,23 @@ def check_endpoint(settings: Settings, endpoint: str) -> None:
     try:
         address = ipaddress.ip_address(host)
     except ValueError:
-        return  # a name: push services are named hosts
-    if not address.is_global:
+        address = None  # a name: push services are named hosts
+    if address is not None and not address.is_global:
         raise InvalidInput("endpoint must not point into a private network", field="endpoint")
+    if not known_push_service(host, settings.push_service_host_list):
+        raise InvalidInput(
+            f"{host} is not a push service this hub sends to (DOORSTEP_PUSH_SERVICE_HOSTS)",
+            field="endpoint",
+        )
+
+
+def known_push_service(host: str, allowed: list[str]) -> bool:
+    """``host`` is listed, or under a listed ``.suffix``; ``*`` allows any host."""
+    host = host.lower().rstrip(".")
+    return any(
+        entry == "*" or host == entry or (entry.startswith(".") and host.endswith(entry))
+        for entry in allowed
+    )
 
 
 def subscribe(
