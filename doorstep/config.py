@@ -159,6 +159,13 @@ class Settings(BaseSettings):
         "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
         description="Map tiles for the web pages; empty for a plain background (offline).",
     )
+    geocoder_url: str = Field(
+        "",
+        description=(
+            "A Nominatim-compatible search URL, e.g. https://nominatim.example.org/search; "
+            "empty hides place search."
+        ),
+    )
     map_center: tuple[float, float] = Field(
         (51.45, -2.597), description="Where the officer's map opens: latitude, longitude."
     )

@@ -70,6 +70,10 @@ def site_policy(settings: Settings) -> str:
     origin = tile_origin(settings.map_tile_url)
     if origin:
         images.append(origin)
+    connect = ["'self'"]
+    geocoder = tile_origin(settings.geocoder_url)  # place search is fetched by the browser
+    if geocoder:
+        connect.append(geocoder)
     return "; ".join(
         (
             "default-src 'self'",
@@ -77,7 +81,7 @@ def site_policy(settings: Settings) -> str:
             "style-src 'self'",
             f"img-src {' '.join(images)}",
             "media-src 'self'",
-            "connect-src 'self'",
+            f"connect-src {' '.join(connect)}",
             "font-src 'self'",
             "object-src 'none'",
             "base-uri 'none'",
