@@ -7,11 +7,13 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
+from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, Owner, SessionDep
 from doorstep.hub.media import JpegFile, Mp4File
+from doorstep.hub.openapi import errors
 from doorstep.hub.responses import blob_response, event_public
 from doorstep.hub.schemas import MAX_INT, QUERY_INTEGER, AwareDatetime, EventPage, EventPublic
-from doorstep.hub.services import events
+from doorstep.hub.services import deletion, events
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -48,6 +50,15 @@ def list_events(
 @router.get("/{event_id}", response_model=EventPublic)
 def get_event(event_id: EntityId, owner: Owner, session: SessionDep) -> EventPublic:
     return event_public(events.get_owned_event(session, owner, event_id))
+
+
+@router.delete("/{event_id}", status_code=204, responses=errors(409))
+def delete_event(event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> Response:
+    """Delete the event with its clip and snapshot (a file another event shares stays).
+    409 while a police request holds it: shared with an officer whose access runs, or
+    offered in an open request not yet answered; `detail` says which and until when."""
+    deletion.delete_event(hub, session, owner, event_id, utcnow())
+    return Response(status_code=204)
 
 
 @router.get("/{event_id}/clip", response_class=Mp4File)

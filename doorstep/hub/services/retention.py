@@ -47,8 +47,9 @@ class PurgedCamera:
     older_than: datetime
 
 
-def _holds(now: datetime) -> Select[str, datetime]:
-    """(event id, end of its hold) for each clip a running request holds."""
+def _holds(now: datetime) -> Select[str, datetime, str, bool, str]:
+    """(event id, end of its hold, request id, shared?, case number) for each clip a
+    running request holds."""
     shared = and_(
         RequestClip.shared.is_(True),
         RequestClip.revoked_at.is_(None),
@@ -65,6 +66,9 @@ def _holds(now: datetime) -> Select[str, datetime]:
         select(
             RequestClip.event_id,
             func.coalesce(RequestClip.access_expires_at, PoliceRequest.deadline),
+            RequestClip.request_id,
+            RequestClip.shared,
+            PoliceRequest.case_number_typed,
         )
         .join(RequestRecipient, RequestRecipient.id == RequestClip.recipient_id)
         .join(PoliceRequest, PoliceRequest.id == RequestClip.request_id)
@@ -84,6 +88,23 @@ def hold_ends(session: Session, event_ids: list[str], now: datetime) -> datetime
         return None
     held = _holds(now).where(RequestClip.event_id.in_(event_ids)).subquery()
     return session.scalar(select(func.max(held.c[1])))
+
+
+@dataclass(frozen=True)
+class Hold:
+    """Why an event cannot go yet: the request holding it, and until when."""
+
+    request_id: str
+    case_number: str
+    shared: bool  # shared with the officer (else: offered, its owner has not answered)
+    until: datetime
+
+
+def holds_on(session: Session, event_id: str, now: datetime) -> list[Hold]:
+    """The running requests holding this event, the one that ends last first."""
+    rows = session.execute(_holds(now).where(RequestClip.event_id == event_id)).all()
+    found = [Hold(request_id, case, shared, until) for _, until, request_id, shared, case in rows]
+    return sorted(found, key=lambda h: h.until, reverse=True)
 
 
 def purge_expired(
