@@ -36,15 +36,21 @@ def hold_reason(hold: Hold) -> str:
     )
 
 
+def current_hold(session: Session, event_id: str, now: datetime) -> Hold | None:
+    """The hold that ends last, what the event page shows instead of its delete button."""
+    holds = holds_on(session, event_id, now)
+    return holds[0] if holds else None
+
+
 def delete_event(hub: Hub, session: Session, owner: User, event_id: str, now: datetime) -> int:
     """Delete the owner's event and the files no other event uses; returns files removed.
 
     Raises NotFound for another owner's event and Conflict when a request holds it.
     """
     event = get_owned_event(session, owner, event_id)
-    holds = holds_on(session, event.id, now)
-    if holds:
-        raise Conflict(hold_reason(holds[0]))
+    hold = current_hold(session, event.id, now)
+    if hold is not None:
+        raise Conflict(hold_reason(hold))
     details = {
         "camera": event.camera_id,
         "start_time": event.start_time.isoformat(),

@@ -12,12 +12,13 @@ from fastapi import APIRouter, Body, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from sqlalchemy import func, select
 
+from doorstep.errors import Conflict
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.models import Camera, Event
 from doorstep.hub.responses import blob_response, event_public
 from doorstep.hub.schemas import AgentSettingsUpdate, CameraCreate, CameraPublic, CameraUpdate
-from doorstep.hub.services import cameras, events
+from doorstep.hub.services import cameras, deletion, events
 from doorstep.web.forms import FormErrors, FormFields, parse_form
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, WebOwner, WebUser
@@ -220,7 +221,19 @@ def event_page(
 ) -> Response:
     event = events.get_owned_event(session, owner, event_id)
     context = {"event": event_public(event), "camera_name": event.camera.name}
+    context["hold"] = deletion.current_hold(session, event.id, utcnow())  # _event_delete.html
     return render(request, "event.html", context, user=owner)
+
+
+@router.post("/events/{event_id}/delete", dependencies=[CSRF])
+def delete_event(event_id: EntityId, owner: WebOwner, session: SessionDep, hub: HubDep) -> Response:
+    """The event page's confirmed delete; a hold that began since the page was loaded
+    sends the owner back to the page, which then says why and until when."""
+    try:
+        deletion.delete_event(hub, session, owner, event_id, utcnow())
+    except Conflict:
+        return RedirectResponse(f"/events/{event_id}", status_code=303)
+    return RedirectResponse("/timeline", status_code=303)
 
 
 @router.get("/media/events/{event_id}/clip")
