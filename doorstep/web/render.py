@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 from doorstep import __version__
 from doorstep.web.header import unread_notifications
@@ -18,8 +19,35 @@ from doorstep.web.session import CSRF_FIELD, csrf_token, set_csrf_cookie
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 
 
-def _when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
-    return value.strftime(fmt) + " UTC" if value else "—"
+# What localtime.js shows for each strftime format the templates use.
+_LOCAL_FORMATS = {
+    "%Y-%m-%d %H:%M": "datetime",
+    "%Y-%m-%d %H:%M:%S": "datetime-seconds",
+    "%H:%M": "time",
+    "%H:%M:%S": "time-seconds",
+    "%Y-%m-%d": "date",
+}
+
+
+def _when(value: datetime | str | None, fmt: str = "%Y-%m-%d %H:%M") -> Markup | str:
+    """A `<time>` with the UTC instant; localtime.js rewrites its text in the viewer's
+    zone (with the zone's name), and without scripts the UTC text stands. Takes a
+    datetime or the ISO text of one (JSON-shaped contexts); naive means UTC."""
+    if not value:
+        return "—"
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return str(value)
+    utc = value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    text = utc.strftime(fmt) + " UTC"
+    return Markup('<time datetime="{}" data-format="{}" title="{}">{}</time>').format(
+        utc.isoformat().replace("+00:00", "Z"),
+        _LOCAL_FORMATS.get(fmt, "datetime"),
+        utc.strftime("%Y-%m-%d %H:%M:%S") + " UTC",
+        text,
+    )
 
 
 TEMPLATES.env.filters["when"] = _when

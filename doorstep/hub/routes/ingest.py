@@ -43,13 +43,13 @@ def create_event(
     """Create an event (idempotent on its id)."""
     event, created = events.upsert_event(session, camera, data)
     public = event_public(event)
+    message = {
+        "type": "event" if created else "event_updated",
+        "camera_name": camera.name,
+        "event": public.model_dump(mode="json"),
+    }
+    publish_after_commit(session, camera.owner_id, message)  # open timelines update in place
     if created:
-        message = {
-            "type": "event",
-            "camera_name": camera.name,
-            "event": public.model_dump(mode="json"),
-        }
-        publish_after_commit(session, camera.owner_id, message)
         enqueue(session, "deliver.event", {"event_id": event.id}, key=f"event:{event.id}")
     else:
         response.status_code = status.HTTP_200_OK

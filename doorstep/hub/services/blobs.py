@@ -12,6 +12,8 @@ from typing import Literal
 from doorstep.errors import Conflict
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
+from doorstep.hub.live import publish_after_commit
+from doorstep.hub.responses import event_public
 from doorstep.hub.services import events
 from doorstep.hub.services.cameras import camera_for_key
 
@@ -38,3 +40,9 @@ def attach(hub: Hub, key: str, event_id: str, kind: BlobKind, sha256: str, size:
             event.clip_sha256, event.clip_size = sha256, size
         else:
             event.snapshot_sha256, event.snapshot_size = sha256, size
+        message = {
+            "type": "event_updated",
+            "camera_name": camera.name,
+            "event": event_public(event).model_dump(mode="json"),
+        }
+        publish_after_commit(session, camera.owner_id, message)  # the card shows it at once

@@ -10,9 +10,10 @@ from fastapi.responses import RedirectResponse, Response
 from doorstep.errors import DoorstepError, RetryLater
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import HubDep, SessionDep
-from doorstep.hub.models import Role
+from doorstep.hub.models import Role, User
 from doorstep.hub.schemas import SignUp
-from doorstep.hub.services import accounts, mfa
+from doorstep.hub.schemas_reach import PreferencesUpdate, zone_names
+from doorstep.hub.services import accounts, mfa, preferences
 from doorstep.hub.services.mfa import ENROL_PAGE
 from doorstep.web.forms import FormErrors, FormFields, domain_error_as_form, parse_form
 from doorstep.web.render import render
@@ -71,6 +72,15 @@ def _with_retry_after(response: Response, exc: DoorstepError) -> Response:
     return response
 
 
+def adopt_browser_zone(session: SessionDep, user: User, zone: str | None) -> None:
+    """Keep the zone the sign-in form's script read from the browser (emails and reports
+    use it), unless the user already chose one: only the default "UTC" is replaced, and
+    only by a name the zone database knows."""
+    if (user.timezone or "UTC") == "UTC" and zone and zone != "UTC" and zone in zone_names():
+        preferences.update(session, user, PreferencesUpdate(timezone=zone))
+        session.commit()  # now, as sign_in does: SQLite's write lock is not held to teardown
+
+
 @router.post("/login", dependencies=[CSRF])
 def login(request: Request, form: FormFields, session: SessionDep, hub: HubDep) -> Response:
     client = request.client.host if request.client else "unknown"
@@ -91,6 +101,7 @@ def login(request: Request, form: FormFields, session: SessionDep, hub: HubDep) 
         return _with_retry_after(
             render(request, "login.html", context, status_code=exc.status_code), exc
         )
+    adopt_browser_zone(session, user, form.get("timezone"))
     target = safe_next(form.get("next"), HOME_BY_ROLE.get(user.role, "/"))
     if row.enrolment_only:  # a password alone while MFA is due: enrolment comes first
         target = ENROL_PAGE
@@ -127,6 +138,7 @@ def signup(request: Request, form: FormFields, session: SessionDep, hub: HubDep)
         return render(
             request, "signup.html", {"errors": exc.errors, "values": values}, status_code=422
         )
+    adopt_browser_zone(session, user, form.get("timezone"))
     due = mfa.enrolment_due(hub.settings, session, user)  # owners, where a deployment says so
     token, row = accounts.issue_token(
         session, user, hub.token_ttl, client=client, enrolment_only=due

@@ -22,6 +22,7 @@
       el.innerHTML = html;
       box.appendChild(el);
       setTimeout(function () { el.remove(); }, (seconds || 8) * 1000);
+      return el;
     },
   };
 
@@ -44,13 +45,26 @@
       });
     }
     var source = new EventSource(liveUrl);
+    // The toast names the event as its timeline card does ("person 97%"), and follows
+    // the card when the event is updated while the toast is still up.
+    var eventLabel = function (e) { return e.label + " " + Math.round(e.score * 100) + "%"; };
     source.addEventListener("event", function (msg) {
       var data = JSON.parse(msg.data);
       var e = data.event;
       var url = "/events/" + e.id;
-      window.doorstep.toast(escapeHtml(e.label) + " at <strong>" + escapeHtml(data.camera_name) + "</strong> · <a href=\"" + escapeHtml(url) + "\">open</a>");
-      notifyBrowser("Doorstep: " + e.label, data.camera_name, url);
+      var el = window.doorstep.toast("<span class=\"toast-label\">" + escapeHtml(eventLabel(e)) + "</span> at <strong>" + escapeHtml(data.camera_name) + "</strong> · <a href=\"" + escapeHtml(url) + "\">open</a>");
+      if (el) { el.setAttribute("data-event-id", e.id); }
+      notifyBrowser("Doorstep: " + eventLabel(e), data.camera_name, url);
       document.dispatchEvent(new CustomEvent("doorstep:event", { detail: data }));
+    });
+    source.addEventListener("event_updated", function (msg) {
+      var data = JSON.parse(msg.data);
+      var toasts = document.querySelectorAll("#toasts .toast[data-event-id]");
+      Array.prototype.forEach.call(toasts, function (el) {
+        var label = el.querySelector(".toast-label");
+        if (el.getAttribute("data-event-id") === data.event.id && label) { label.textContent = eventLabel(data.event); }
+      });
+      document.dispatchEvent(new CustomEvent("doorstep:event_updated", { detail: data }));
     });
     source.addEventListener("notification", function (msg) {
       var data = JSON.parse(msg.data);
