@@ -23,7 +23,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
 from starlette.routing import compile_path
 
-from doorstep.errors import DoorstepError, NotAuthenticated, RetryLater, Unavailable
+from doorstep.errors import (
+    DoorstepError,
+    InvalidInput,
+    NotAuthenticated,
+    RetryLater,
+    Unavailable,
+)
 from doorstep.hub.db import describe_error
 
 log = logging.getLogger(__name__)
@@ -51,6 +57,17 @@ class ErrorBody(BaseModel):
     retry_after: int | None = Field(
         default=None, description="Seconds to wait before trying again (429 and 503 only)."
     )
+
+
+class InvalidRequest(InvalidInput):
+    """A request whose parameters or body failed validation, every problem named, so a
+    page can show them all in its own error view (the API answers with ``errors``)."""
+
+    def __init__(self, errors: list[FieldError], locations: list[str]) -> None:
+        first = errors[0] if errors else FieldError(field="body", reason="invalid request")
+        super().__init__(f"{first.field}: {first.reason}", field=first.field)
+        self.errors = errors or [first]
+        self.locations = locations or ["body"]  # "query", "path", "body", ... per error
 
 
 def error_response(
@@ -118,15 +135,16 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
         )
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [
             FieldError(field=_field_name(err.get("loc", ())), reason=str(err.get("msg", "invalid")))
             for err in exc.errors()
         ]
-        first = errors[0] if errors else FieldError(field="body", reason="invalid request")
-        return error_response(
-            422, f"{first.field}: {first.reason}", field=first.field, errors=errors
-        )
+        locations = [str((err.get("loc") or ("body",))[0]) for err in exc.errors()]
+        invalid = InvalidRequest(errors, locations)
+        if page_error is not None and (response := page_error(request, invalid)) is not None:
+            return response  # a page names the bad parameter in its own error view
+        return error_response(422, invalid.message, field=invalid.field, errors=errors)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

@@ -7,12 +7,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import SQLAlchemyError
 
 from doorstep.errors import DoorstepError, RetryLater, Unavailable
 from doorstep.hub.db import describe_error
+from doorstep.hub.errors_http import InvalidRequest
 from doorstep.hub.models import User
 from doorstep.hub.services.mfa import ENROL_PAGE, EnrolmentRequired
 from doorstep.web.render import render, wants_json
@@ -34,6 +35,7 @@ from doorstep.web.views import (
 
 log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).with_name("static")
+FAVICON = STATIC_DIR / "icons" / "favicon.ico"  # made by scripts/make_favicon.py
 PAGE_ROUTERS = [
     auth.router,
     account.router,
@@ -67,13 +69,43 @@ def html_error(request: Request, exc: DoorstepError) -> Response | None:
         429: "Please wait",
         503: "Temporarily unavailable",
     }
-    context = {"title": titles.get(exc.status_code, "Something went wrong"), "message": exc.message}
+    context: dict[str, object] = {
+        "title": titles.get(exc.status_code, "Something went wrong"),
+        "message": exc.message,
+    }
+    if isinstance(exc, InvalidRequest):
+        context.update(bad_request_context(request, exc))
     # When the database is what failed, the page names no one rather than fail again.
     user = None if isinstance(exc, Unavailable) else _error_page_user(request)
     response = render(request, "error.html", context, user=user, status_code=exc.status_code)
     if isinstance(exc, RetryLater):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
+
+
+def bad_request_context(request: Request, exc: InvalidRequest) -> dict[str, object]:
+    """What a page says about values it could not use: each parameter, what was given and
+    what it should be, and the page without them when the fault is in the address."""
+    problems = []
+    for error, where in zip(exc.errors, exc.locations, strict=True):
+        given = (
+            request.query_params.get(error.field)
+            if where == "query"
+            else request.path_params.get(error.field)
+            if where == "path"
+            else None
+        )
+        problems.append({"field": error.field, "given": given, "reason": error.reason})
+    in_address = all(where in ("query", "path") for where in exc.locations)
+    names = ", ".join(dict.fromkeys(f"“{p['field']}”" for p in problems))
+    if not in_address:
+        return {"problems": problems}
+    return {
+        "title": "This address has a value the page cannot use",
+        "message": f"Check {names} in the address.",
+        "problems": problems,
+        "retry": request.url.path if all(w == "query" for w in exc.locations) else None,
+    }
 
 
 def _error_page_user(request: Request) -> User | None:
@@ -86,7 +118,15 @@ def _error_page_user(request: Request) -> User | None:
         return None
 
 
+def favicon() -> FileResponse:
+    """Browsers ask for /favicon.ico by themselves, before (or without) any page naming it."""
+    return FileResponse(
+        FAVICON, media_type="image/x-icon", headers={"Cache-Control": "public, max-age=86400"}
+    )
+
+
 def install_web(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.add_api_route("/favicon.ico", favicon, methods=["GET"], include_in_schema=False)
     for router in PAGE_ROUTERS:
         app.include_router(router)
