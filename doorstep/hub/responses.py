@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from starlette.background import BackgroundTask
 
 from doorstep.errors import NotFound
+from doorstep.hub import download_names
 from doorstep.hub.context import Hub
 from doorstep.hub.db import utcnow
 from doorstep.hub.models import Event, User
+from doorstep.hub.models_requests import PoliceRequest
 from doorstep.hub.schemas import EventPublic
 from doorstep.hub.services import evidence
 
@@ -47,6 +49,23 @@ def blob_response(hub: Hub, sha256: str | None, media_type: str, filename: str) 
     )
 
 
+def owner_clip_response(hub: Hub, user: User, event: Event, *, download: bool) -> FileResponse:
+    """An owner's clip, named ``<camera>-<YYYYmmdd-HHMMSS>.mp4``; an attachment to download."""
+    if event.clip_sha256 is None:
+        raise NotFound("this event has no such file (yet)")
+    stem = download_names.clip_stem(event.camera.name, event.start_time, user.timezone)
+    disposition = "attachment" if download else "inline"
+    return FileResponse(
+        hub.storage.open(event.clip_sha256),
+        media_type="video/mp4",
+        headers={
+            "ETag": f'"{event.clip_sha256}"',
+            "Cache-Control": "private, max-age=3600",
+            "Content-Disposition": download_names.content_disposition(disposition, stem, ".mp4"),
+        },
+    )
+
+
 def shared_clip_response(
     hub: Hub, session: Session, user: User, request_id: str, event_id: str, *, download: bool
 ) -> FileResponse:
@@ -58,12 +77,17 @@ def shared_clip_response(
     except evidence.AccessExpired:
         session.commit()  # the refusal's audit row must survive the error reply
         raise
+    stem = download_names.clip_stem(
+        access.event.camera.name, access.event.start_time, user.timezone
+    )
+    disposition = "attachment" if download else "inline"
     return FileResponse(
         access.path,
         media_type="video/mp4",
-        filename=f"{access.event.id}.mp4",
-        content_disposition_type="attachment" if download else "inline",
-        headers={"Cache-Control": "no-store"},
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": download_names.content_disposition(disposition, stem, ".mp4"),
+        },
     )
 
 
@@ -84,11 +108,17 @@ def shared_snapshot_response(
 
 def evidence_response(hub: Hub, session: Session, user: User, request_id: str) -> FileResponse:
     """Export the signed bundle; the export is committed before the bundle leaves the hub."""
-    path = evidence.export(hub, session, user, request_id, utcnow())
+    now = utcnow()
+    path = evidence.export(hub, session, user, request_id, now)
     session.commit()
+    request = session.get(PoliceRequest, request_id)
+    case = request.case_number_typed if request else request_id
+    stem = download_names.evidence_stem(case, now, user.timezone)
     return FileResponse(
         path,
         media_type="application/zip",
-        filename=f"evidence-{request_id}.zip",
+        headers={
+            "Content-Disposition": download_names.content_disposition("attachment", stem, ".zip")
+        },
         background=BackgroundTask(path.unlink, missing_ok=True),
     )

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -116,4 +119,64 @@ def test_held_events_are_refused_with_the_request_and_the_date(api: Api) -> None
     other = ann.events[1]["id"]
     assert (
         world.client.delete(f"/api/v1/events/{other}", headers=bearer(ann.token)).status_code == 204
+    )
+
+
+def _names(reply: Any) -> tuple[str, str, str]:
+    """(disposition, ASCII filename, the UTF-8 filename* decoded)."""
+    header = reply.headers["content-disposition"]
+    kind, plain, full = (part.strip() for part in header.split(";"))
+    assert plain.startswith('filename="') and full.startswith("filename*=UTF-8''")
+    return kind, plain[len('filename="') : -1], unquote(full[len("filename*=UTF-8''") :])
+
+
+def test_downloads_are_named_by_camera_time_and_case(api: Api) -> None:
+    """Issue 14 item 7: not ``<uuid>.mp4`` / ``evidence-<uuid>.zip``."""
+    world = _world(api)
+    ann = world.owner("ann", east_m=10)
+    client, token = world.client, bearer(ann.token)
+    renamed = client.patch(
+        f"/api/v1/cameras/{ann.cameras[0]['id']}", json={"name": "Café porch/back"}, headers=token
+    )
+    assert renamed.status_code == 200
+    zone = client.patch(
+        "/api/v1/me/preferences", json={"timezone": "America/New_York"}, headers=token
+    )
+    assert zone.status_code == 200, zone.text
+    event = ann.events[0]
+    start = datetime.fromisoformat(event["start_time"]).astimezone(ZoneInfo("America/New_York"))
+    stamp = start.strftime("%Y%m%d-%H%M%S")
+
+    reply = client.get(f"/api/v1/events/{event['id']}/clip?download=true", headers=token)
+    assert reply.status_code == 200
+    assert _names(reply) == (
+        "attachment",
+        f"Cafe-porch-back-{stamp}.mp4",
+        f"Café porch-back-{stamp}.mp4",
+    )
+    assert _names(client.get(f"/api/v1/events/{event['id']}/clip", headers=token))[0] == "inline"
+
+    rid = world.request(case="2026/114 B").json()["id"]
+    shared = client.post(
+        f"/api/v1/inbox/{rid}/decision", json={"action": "share_all"}, headers=token
+    )
+    assert shared.status_code == 200
+    officer = bearer(world.officer)  # an officer's zone: UTC, the default
+    utc_stamp = (
+        datetime.fromisoformat(event["start_time"]).astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+    )
+    clip = client.get(f"/api/v1/requests/{rid}/clips/{event['id']}?download=true", headers=officer)
+    assert clip.status_code == 200
+    assert _names(clip)[1:] == (
+        f"Cafe-porch-back-{utc_stamp}.mp4",
+        f"Café porch-back-{utc_stamp}.mp4",
+    )
+    before = datetime.now(UTC).strftime("%Y%m%d")
+    bundle = client.post(f"/api/v1/requests/{rid}/evidence", headers=officer)
+    assert bundle.status_code == 200
+    days = {before, datetime.now(UTC).strftime("%Y%m%d")}  # the export may cross midnight
+    assert any(
+        _names(bundle)
+        == ("attachment", f"evidence-2026-114-B-{day}.zip", f"evidence-2026-114 B-{day}.zip")
+        for day in days
     )

@@ -11,8 +11,15 @@ from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, Owner, SessionDep
 from doorstep.hub.media import JpegFile, Mp4File
 from doorstep.hub.openapi import errors
-from doorstep.hub.responses import blob_response, event_public
-from doorstep.hub.schemas import MAX_INT, QUERY_INTEGER, AwareDatetime, EventPage, EventPublic
+from doorstep.hub.responses import blob_response, event_public, owner_clip_response
+from doorstep.hub.schemas import (
+    MAX_INT,
+    QUERY_INTEGER,
+    AwareDatetime,
+    EventPage,
+    EventPublic,
+    QueryBool,
+)
 from doorstep.hub.services import deletion, events
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -62,10 +69,18 @@ def delete_event(event_id: EntityId, owner: Owner, session: SessionDep, hub: Hub
 
 
 @router.get("/{event_id}/clip", response_class=Mp4File)
-def get_clip(event_id: EntityId, owner: Owner, session: SessionDep, hub: HubDep) -> Response:
-    """The event's MP4 clip (supports `Range`)."""
+def get_clip(
+    event_id: EntityId,
+    owner: Owner,
+    session: SessionDep,
+    hub: HubDep,
+    download: Annotated[
+        QueryBool, Query(description="Attachment (download) or inline (view).")
+    ] = False,
+) -> Response:
+    """The event's MP4 clip (supports `Range`), named `<camera>-<YYYYmmdd-HHMMSS>.mp4`."""
     event = events.get_owned_event(session, owner, event_id)
-    return blob_response(hub, event.clip_sha256, "video/mp4", f"{event.id}.mp4")
+    return owner_clip_response(hub, owner, event, download=download)
 
 
 @router.get("/{event_id}/snapshot", response_class=JpegFile)

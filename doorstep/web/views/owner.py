@@ -16,7 +16,7 @@ from doorstep.errors import Conflict
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.models import Camera, Event
-from doorstep.hub.responses import blob_response, event_public
+from doorstep.hub.responses import blob_response, event_public, owner_clip_response
 from doorstep.hub.schemas import AgentSettingsUpdate, CameraCreate, CameraPublic, CameraUpdate
 from doorstep.hub.services import cameras, deletion, events
 from doorstep.web.forms import FormErrors, FormFields, parse_form
@@ -237,9 +237,12 @@ def delete_event(event_id: EntityId, owner: WebOwner, session: SessionDep, hub: 
 
 
 @router.get("/media/events/{event_id}/clip")
-def event_clip(event_id: EntityId, owner: WebOwner, session: SessionDep, hub: HubDep) -> Response:
+def event_clip(
+    event_id: EntityId, owner: WebOwner, session: SessionDep, hub: HubDep, download: str = ""
+) -> Response:
+    """The player's source, and with ``?download=1`` the named attachment."""
     event = events.get_owned_event(session, owner, event_id)
-    return blob_response(hub, event.clip_sha256, "video/mp4", f"{event.id}.mp4")
+    return owner_clip_response(hub, owner, event, download=download == "1")
 
 
 @router.get("/media/events/{event_id}/snapshot")
