@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
+from doorstep import geo
 from doorstep.errors import Conflict, DoorstepError
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
@@ -29,9 +30,17 @@ router = APIRouter(prefix="/officer", include_in_schema=False)
 Officer = Annotated[User, web_roles("officer", "supervisor")]
 Supervisor = Annotated[User, web_roles("supervisor")]
 FIELD_ALIASES = {"start": "start_time", "end": "end_time"}
+DRAW_AREA = "Draw the area on the map."
+PLACEHOLDER_AREA: dict[str, Any] = {}  # stands in for a missing area so other fields validate
 
 
-def form_context(hub: HubDep, values: dict[str, str], errors: dict[str, str]) -> dict[str, Any]:
+def form_context(
+    hub: HubDep,
+    session: SessionDep,
+    officer: User,
+    values: dict[str, str],
+    errors: dict[str, str],
+) -> dict[str, Any]:
     settings = hub.settings
     return {
         "values": values,
@@ -39,10 +48,29 @@ def form_context(hub: HubDep, values: dict[str, str], errors: dict[str, str]) ->
         "incident_types": [t.value for t in IncidentType],
         "min_sq_mi": settings.request_min_area_sq_mi,
         "max_sq_mi": settings.request_max_area_sq_mi,
+        "min_window_minutes": int(geo.MIN_WINDOW.total_seconds() // 60),
+        "max_window_minutes": int(geo.MAX_WINDOW.total_seconds() // 60),
+        "max_age_days": geo.MAX_WINDOW_AGE.days,
         "tile_url": settings.map_tile_url,
         "attribution": settings.map_attribution,
+        "geocoder_url": settings.geocoder_url,
         "centre": list(settings.map_center),
+        "markers": known_cameras(session, officer),
     }
+
+
+def known_cameras(session: SessionDep, officer: User) -> list[dict[str, Any]]:
+    """The cameras this officer may see on a map: those whose owners shared their
+    location with one of the agency's requests (officers learn no other camera's place)."""
+    seen: dict[tuple[str, float, float], dict[str, Any]] = {}
+    for police_request in requests.list_requests(session, officer)[:100]:  # the latest
+        for clip in requests.shared_clips(session, police_request):
+            if clip.location:
+                lat, lon = clip.location["latitude"], clip.location["longitude"]
+                seen.setdefault(
+                    (clip.camera_name, lat, lon), {"name": clip.camera_name, "lat": lat, "lon": lon}
+                )
+    return list(seen.values())
 
 
 def default_window(now: datetime) -> dict[str, str]:
@@ -58,8 +86,10 @@ def request_list(request: Request, officer: Officer, session: SessionDep) -> Res
 
 
 @router.get("/new")
-def new_request_page(request: Request, officer: Officer, hub: HubDep) -> Response:
-    context = form_context(hub, default_window(utcnow()), {})
+def new_request_page(
+    request: Request, officer: Officer, session: SessionDep, hub: HubDep
+) -> Response:
+    context = form_context(hub, session, officer, default_window(utcnow()), {})
     return render(request, "officer_new.html", context, user=officer)
 
 
@@ -68,39 +98,84 @@ def _as_utc(value: str) -> str:
     return value + ":00+00:00" if value and len(value) == 16 else value
 
 
+def _area_from_form(text: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The drawn area, or the message that asks for one."""
+    if not text:
+        return None, DRAW_AREA
+    try:
+        area = json.loads(text)
+    except json.JSONDecodeError:
+        return None, DRAW_AREA
+    return (area, None) if isinstance(area, dict) else (None, DRAW_AREA)
+
+
+def _precheck(hub: HubDep, data: RequestCreate) -> dict[str, str]:
+    """Every limit the service would refuse, found at once (the service stops at the
+    first): the area's size and shape, the window, a case number with no letters."""
+    settings = hub.settings
+    errors: dict[str, str] = {}
+    checks = (
+        lambda: geo.parse_area(
+            data.area,
+            min_sq_mi=settings.request_min_area_sq_mi,
+            max_sq_mi=settings.request_max_area_sq_mi,
+            min_compactness=settings.request_min_compactness,
+        ),
+        lambda: geo.validate_window(data.start_time, data.end_time, utcnow()),
+    )
+    for check in checks:
+        try:
+            check()
+        except DoorstepError as exc:
+            errors.setdefault(exc.field or "form", exc.message)
+    if not requests.canonical_case_number(data.case_number):
+        errors.setdefault("case_number", "The case number has no letters or digits.")
+    return errors
+
+
 @router.post("/new", dependencies=[CSRF])
 def create_request(
     request: Request, form: FormFields, officer: Officer, session: SessionDep, hub: HubDep
 ) -> Response:
+    """Reports every field's error at once, the missing area among them."""
     fields = ("incident_type", "case_number", "reason", "contact", "area", "start_time", "end_time")
     values = {k: form.get(k, "") for k in (*fields, "justification")}
     values["emergency"] = "on" if form.get("emergency") == "on" else ""
+    area, area_error = _area_from_form(values["area"])
     try:
         try:
-            area = json.loads(values["area"]) if values["area"] else None
-        except json.JSONDecodeError:
-            raise FormErrors({"area": "Draw the area on the map."}, values) from None
-        if area is None:
-            raise FormErrors({"area": "Draw the area on the map."}, values)
-        data = parse_form(
-            RequestCreate,
-            {
-                **values,
-                "area": area,
-                "start_time": _as_utc(values["start_time"]),
-                "end_time": _as_utc(values["end_time"]),
-                "emergency": values["emergency"] == "on",
-                "justification": values["justification"] or None,
-            },
-        )
+            data = parse_form(
+                RequestCreate,
+                {
+                    **values,
+                    "area": area if area is not None else PLACEHOLDER_AREA,
+                    "start_time": _as_utc(values["start_time"]),
+                    "end_time": _as_utc(values["end_time"]),
+                    "emergency": values["emergency"] == "on",
+                    "justification": values["justification"] or None,
+                },
+            )
+        except FormErrors as exc:
+            raise FormErrors(_with_area(exc.errors, area_error), values) from None
+        errors = _with_area(_precheck(hub, data) if area is not None else {}, area_error)
+        if errors:
+            raise FormErrors(errors, values)
         try:
             created = requests.create_request(hub, session, officer, data, utcnow())
         except DoorstepError as exc:
             raise domain_error_as_form(exc, values) from None
     except FormErrors as exc:
-        context = form_context(hub, values, exc.errors)
+        context = form_context(hub, session, officer, values, exc.errors)
         return render(request, "officer_new.html", context, user=officer, status_code=422)
     return RedirectResponse(f"/officer/requests/{created.id}", status_code=303)
+
+
+def _with_area(errors: dict[str, str], area_error: str | None) -> dict[str, str]:
+    """A missing area is reported beside the others; the schema's own area message
+    (about the placeholder) would only confuse."""
+    if area_error is None:
+        return errors
+    return {**{k: v for k, v in errors.items() if k != "area"}, "area": area_error}
 
 
 def _request_page(
