@@ -20,6 +20,7 @@ from doorstep.web.render import render, wants_json
 from doorstep.web.session import LoginRequired, shown_user
 from doorstep.web.views import (
     account,
+    admin,
     auditor,
     auth,
     inbox,
@@ -46,6 +47,7 @@ PAGE_ROUTERS = [
     notifications.router,
     officer.router,
     auditor.router,
+    admin.router,
     public.router,
     receipts.router,
     pwa.router,

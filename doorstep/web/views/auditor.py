@@ -1,4 +1,5 @@
-"""Auditor pages: the audit log with filters, and verifying the chain on demand."""
+"""Auditor pages: the audit log with filters, verifying the chain on demand, and every
+agency's requests (read-only, no footage)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from fastapi.responses import Response
 from doorstep.hub.deps import HubDep, SessionDep
 from doorstep.hub.models import User
 from doorstep.hub.schemas import MAX_INT
-from doorstep.hub.services import audit, log_verify
+from doorstep.hub.services import audit, log_verify, requests
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, web_roles
 
@@ -57,3 +58,28 @@ def verify_chain(request: Request, auditor: Auditor, session: SessionDep, hub: H
     context = log_context(session, 0, None, None)
     context["verdict"] = result
     return render(request, "audit.html", context, user=auditor, public_keys=("verdict",))
+
+
+# What the requests page leaves out of the officer's view: the clips (footage is for the
+# agency that asked, never the auditor) and the raw shape (the coarse place suffices).
+NOT_FOR_AUDITORS = {"clips", "area"}
+
+
+@router.get("/auditor/requests")
+def requests_page(request: Request, auditor: Auditor, session: SessionDep) -> Response:
+    """Every agency's requests with what each asked and reached, newest first; each links
+    to its rows in the audit log (subject ``request:<id>``)."""
+    rows = [
+        {
+            **requests.officer_view(session, r).model_dump(exclude=NOT_FOR_AUDITORS),
+            "audit_subject": audit.request_subject(r),
+        }
+        for r in requests.list_requests(session, auditor)
+    ]
+    return render(
+        request,
+        "auditor_requests.html",
+        {"requests": rows},
+        user=auditor,
+        public_keys=("requests",),
+    )

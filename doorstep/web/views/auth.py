@@ -26,7 +26,7 @@ HOME_BY_ROLE = {
     Role.officer.value: "/officer/requests",
     Role.supervisor.value: "/officer/requests",
     Role.auditor.value: "/audit",
-    Role.admin.value: "/transparency",
+    Role.admin.value: "/admin",
 }
 
 
