@@ -190,9 +190,10 @@ def _polygons(value: list[list[list[float]]] | None) -> list[list[list[float]]] 
 
 
 def _webhook_urls(value: list[str] | None) -> list[str] | None:
-    for url in value or []:
+    """Each URL whole in the message, and which one (the camera page's line) is bad."""
+    for line, url in enumerate(value or [], start=1):
         if not url.startswith(("http://", "https://")) or len(url) > 2000 or " " in url:
-            raise ValueError(f"'{url[:80]}' is not an http(s) URL; one URL per line")
+            raise ValueError(f"line {line}: '{url[:80]}' is not an http(s) URL; one URL per line")
     return value
 
 

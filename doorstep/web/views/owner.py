@@ -94,13 +94,29 @@ def latest_snapshot_event(session: SessionDep, camera: Camera) -> Event | None:
     return session.scalar(query)
 
 
-@router.get("/cameras/{camera_id}")
-def camera_page(
-    request: Request, camera_id: EntityId, owner: WebOwner, session: SessionDep, hub: HubDep
-) -> Response:
-    camera = cameras.get_owned_camera(session, owner, camera_id)
+def webhook_lines(text: str) -> list[str]:
+    """The webhook box: one URL per line (commas separate too), blank lines skipped, so a
+    bad line is reported whole ("'not a url' is not ...") and by its number."""
+    return [part.strip() for line in text.splitlines() for part in line.split(",") if part.strip()]
+
+
+def camera_context(
+    session: SessionDep,
+    camera: Camera,
+    errors: dict[str, str],
+    typed: dict[str, Any] | None = None,
+    saved: bool = False,
+) -> dict[str, Any]:
+    """The camera page; after a failed save ``typed`` (what the owner typed) fills the
+    form, so the errors stand beside the values they are about."""
     snapshot = latest_snapshot_event(session, camera)
-    context = {
+    form = typed or {
+        "name": camera.name,
+        "retention_days": camera.retention_days,
+        "opt_out_requests": camera.opt_out_requests,
+        "webhook_urls": "\n".join(camera.agent_config.get("webhook_urls") or []),
+    }
+    return {
         "camera": CameraPublic.model_validate(camera),
         "snapshot_event_id": snapshot.id if snapshot else None,
         "mqtt_topics": {
@@ -108,9 +124,19 @@ def camera_page(
             "events": f"doorstep/{camera.id}/events",
             "available": "doorstep/available",
         },
-        "errors": {},
-        "saved": request.query_params.get("saved") == "1",
+        "errors": errors,
+        "saved": saved,
+        "form": form,
     }
+
+
+@router.get("/cameras/{camera_id}")
+def camera_page(
+    request: Request, camera_id: EntityId, owner: WebOwner, session: SessionDep, hub: HubDep
+) -> Response:
+    camera = cameras.get_owned_camera(session, owner, camera_id)
+    saved = request.query_params.get("saved") == "1"
+    context = camera_context(session, camera, {}, saved=saved)
     public = ("camera", "snapshot_event_id", "mqtt_topics")
     return render(request, "camera.html", context, user=owner, public_keys=public)
 
@@ -124,29 +150,26 @@ def save_camera(
     session: SessionDep,
     hub: HubDep,
 ) -> Response:
-    """The camera page's form, validated by the API's own CameraUpdate."""
+    """The camera page's form, validated by the API's own CameraUpdate; a failed save
+    shows every error at once beside what was typed."""
     camera = cameras.get_owned_camera(session, owner, camera_id)
-    values = {
+    typed: dict[str, Any] = {
         "name": form.get("name", "").strip(),
-        "retention_days": form.get("retention_days", ""),
+        "retention_days": form.get("retention_days", "").strip(),
         "opt_out_requests": form.get("opt_out_requests") == "on",
-        "agent_config": {"webhook_urls": form.get("webhook_urls", "").split()},
+        "webhook_urls": form.get("webhook_urls", ""),
     }
+    values = {k: v for k, v in typed.items() if k != "webhook_urls"}
+    values["agent_config"] = {"webhook_urls": webhook_lines(typed["webhook_urls"])}
+    errors = {k: "This field is required" for k in ("name", "retention_days") if not values[k]}
     try:
-        missing = {k: "This field is required" for k in ("name", "retention_days") if not values[k]}
-        if missing:
-            raise FormErrors(missing, values)
         data = parse_form(CameraUpdate, values)
     except FormErrors as exc:
         # the form's only agent setting is the list of webhook URLs
-        errors = {("webhook_urls" if k == "agent_config" else k): v for k, v in exc.errors.items()}
-        context = {
-            "camera": CameraPublic.model_validate(camera),
-            "snapshot_event_id": None,
-            "mqtt_topics": {},
-            "errors": errors,
-            "saved": False,
-        }
+        found = {("webhook_urls" if k == "agent_config" else k): v for k, v in exc.errors.items()}
+        errors = {**found, **errors}
+    if errors:
+        context = camera_context(session, camera, errors, typed)
         return render(request, "camera.html", context, user=owner, status_code=422)
     cameras.update_camera(hub, session, owner, camera, data, utcnow())
     return RedirectResponse(f"/cameras/{camera.id}?saved=1", status_code=303)
