@@ -250,6 +250,7 @@ def test_live_timeline_and_local_time_in_chromium(
 
     # A new event arrives while the timeline is open: a card, no reload.
     page.evaluate("window.__sameDocument = true")
+    unread = int(page.locator("#unread-badge").get_attribute("data-unread") or 0)
     event_id, now = str(uuid.uuid4()), datetime.now(UTC).replace(microsecond=0)
     assert owner["camera"].event(event_id, now, "motion", 0.4) == 201
     card = page.locator(f'#event-list > li[data-event-id="{event_id}"]')
@@ -259,6 +260,9 @@ def test_live_timeline_and_local_time_in_chromium(
     toast = page.locator(f'.toast[data-event-id="{event_id}"] .toast-label')
     expect(toast).to_have_text("motion 40%")  # the toast says what the card says
     assert page.locator("#event-list > li").first.get_attribute("data-event-id") == event_id
+    # Its notification-centre entry arrives too (the count), without a second toast.
+    expect(page.locator("#unread-badge")).to_have_attribute("data-unread", str(unread + 1))
+    expect(page.locator("#toasts .toast")).to_have_count(1)
 
     # The agent updates it (a person, the end time), then the snapshot and clip arrive.
     end = (now + timedelta(seconds=30)).isoformat()

@@ -68,6 +68,11 @@
     });
     source.addEventListener("notification", function (msg) {
       var data = JSON.parse(msg.data);
+      // An event's centre entry follows its live toast: one toast per event, and the
+      // one that keeps the card's label ("person 97%"), not the label it was made with.
+      var about = /^\/events\/([^/?#]+)$/.exec(data.url || "");
+      var shown = about && document.querySelector('#toasts .toast[data-event-id="' + CSS.escape(about[1]) + '"]');
+      if (shown) { document.dispatchEvent(new CustomEvent("doorstep:notification", { detail: data })); return; }
       window.doorstep.toast(escapeHtml(data.title || "New notification") + (data.url ? " · <a href=\"" + escapeHtml(data.url) + "\">open</a>" : ""), 12);
       notifyBrowser("Doorstep", data.title || "New notification", data.url);
       document.dispatchEvent(new CustomEvent("doorstep:notification", { detail: data }));
