@@ -99,7 +99,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
                 agency_name="Bench Police",
             )
             mfa.set_secret(session, officer, secret, now)
-        env = {"DOORSTEP_ENVIRONMENT": "development"}
+        env = {"DOORSTEP_ENVIRONMENT": "development", "DOORSTEP_PUSH_SERVICE_HOSTS": "127.0.0.1"}
 
         # Baseline: delivery disabled. The POST is the same; its queued jobs are dropped.
         off = {**env, "DOORSTEP_EMBEDDED_WORKER": "false", "DOORSTEP_SMTP_URL": ""}

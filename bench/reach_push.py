@@ -115,7 +115,11 @@ def bench_backend(backend: str, args: argparse.Namespace) -> None:
                 f"/api/v1/ingest/events/{event_ids[i]}/snapshot", content=jpeg, headers=headers
             ).raise_for_status()
 
-        env = {"DOORSTEP_ENVIRONMENT": "development", "DOORSTEP_MAP_TILE_URL": ""}
+        env = {
+            "DOORSTEP_ENVIRONMENT": "development",
+            "DOORSTEP_MAP_TILE_URL": "",
+            "DOORSTEP_PUSH_SERVICE_HOSTS": "127.0.0.1",  # the local stand-in
+        }
         with serve(Path(tmp), url, **env) as base:
             listeners = [
                 threading.Thread(target=listen, args=(base, t, live, stop), daemon=True)

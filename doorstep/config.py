@@ -205,8 +205,9 @@ class Settings(BaseSettings):
     push_service_hosts: str = Field(
         "fcm.googleapis.com,updates.push.services.mozilla.com,.notify.windows.com,"
         "web.push.apple.com",
-        description="Hosts a push subscription may point at in production, comma-separated "
-        "(a leading dot: any subdomain; '*': any public host): the browsers' push services, "
+        description="Hosts a push subscription may point at, comma-separated (a leading dot: "
+        "any subdomain; '*': any public host; https only, except an IP address listed "
+        "exactly, e.g. a test's stand-in on 127.0.0.1): the browsers' push services by default, "
         "so a subscription cannot aim the hub's worker at another server.",
     )
     embedded_worker: bool = Field(

@@ -220,11 +220,20 @@ class PushServiceError(Exception):
 _local = threading.local()
 
 
+class _NoRedirects(requests.Session):
+    """A push service answers; it never redirects. Following one would let an allowed
+    host send the worker anywhere."""
+
+    def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        kwargs["allow_redirects"] = False
+        return super().request(*args, **kwargs)
+
+
 def _http() -> requests.Session:
     """One HTTP session per worker thread: connections to a push service are reused."""
     http: requests.Session | None = getattr(_local, "http", None)
     if http is None:
-        http = requests.Session()
+        http = _NoRedirects()
         _local.http = http
     return http
 

@@ -36,6 +36,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
+STAND_IN_HOSTS = "127.0.0.1"
+"""``DOORSTEP_PUSH_SERVICE_HOSTS`` for a hub that sends to the stand-in (it listens on
+http://127.0.0.1:<port>, which a hub takes only for a host listed by its exact name)."""
+
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()

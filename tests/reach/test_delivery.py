@@ -33,7 +33,7 @@ from doorstep.hub.models_reach import Job
 from doorstep.hub.models_requests import Notification
 from doorstep.hub.workers import build_worker
 from tests.hub_fixtures import Api, bearer, pg_database, reset_pg_schema  # noqa: F401
-from tests.reach.push_service import Device, PushService
+from tests.reach.push_service import STAND_IN_HOSTS, Device, PushService
 from tests.reach.smtp_server import Handler, SmtpServer, free_port, smtp_server
 from tests.requests.conftest import World, add_user, hub_of
 from tests.server_process import ServerProcess
@@ -75,6 +75,7 @@ def world(tmp_path: Path, smtp: SmtpServer) -> Iterator[World]:
         database_url=f"sqlite:///{tmp_path / 'hub.db'}",
         smtp_url=smtp.url,
         public_url=PUBLIC_URL,
+        push_service_hosts=STAND_IN_HOSTS,
         embedded_worker=False,  # the test decides when jobs run
     )
     yield from make_world(settings)

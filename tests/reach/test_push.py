@@ -25,7 +25,7 @@ from doorstep.hub.models_reach import Job
 from doorstep.hub.services.push_subscriptions import check_endpoint
 from doorstep.hub.workers import build_worker
 from tests.hub_fixtures import Api, bearer, page_csrf, page_sign_in
-from tests.reach.push_service import Device, PushService, b64url
+from tests.reach.push_service import STAND_IN_HOSTS, Device, PushService, b64url
 
 MESSAGE = {
     "type": "event",
@@ -44,7 +44,10 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     itself, so it knows when a push has been sent."""
     root = tmp_path_factory.mktemp("push")
     settings = Settings(
-        data_dir=root / "data", database_url=f"sqlite:///{root / 'hub.db'}", embedded_worker=False
+        data_dir=root / "data",
+        database_url=f"sqlite:///{root / 'hub.db'}",
+        embedded_worker=False,
+        push_service_hosts=STAND_IN_HOSTS,
     )
     with TestClient(create_app(settings)) as test_client:
         yield test_client
@@ -330,7 +333,20 @@ def test_production_takes_only_https_endpoints_outside_private_networks(tmp_path
     check_endpoint(anywhere, "https://push.example.org/x")
     with pytest.raises(InvalidInput):
         check_endpoint(anywhere, "https://10.0.0.5/x")  # still never a private address
-    check_endpoint(Settings(data_dir=tmp_path), "http://127.0.0.1:8000/push/1")  # development
+    # The default applies in development too: anyone may sign up there.
+    development = Settings(data_dir=tmp_path)
+    for endpoint in (
+        "http://127.0.0.1:8000/push/1",
+        "https://192.168.1.1/x",
+        "http://fcm.googleapis.com/x",
+    ):
+        with pytest.raises(InvalidInput):
+            check_endpoint(development, endpoint)
+    # A host named exactly (a test's stand-in, a deployment's own service) may be http.
+    check_endpoint(
+        Settings(data_dir=tmp_path, push_service_hosts=STAND_IN_HOSTS),
+        "http://127.0.0.1:8000/push/1",
+    )
 
 
 def test_the_vapid_key_is_made_once_and_kept_across_restarts(tmp_path: Path) -> None:

@@ -36,7 +36,7 @@ from doorstep.hub import push
 from doorstep.hub.context import build_hub
 from doorstep.hub.db import session_scope
 from tests.conftest import IN_CI
-from tests.reach.push_service import Device, PushService
+from tests.reach.push_service import STAND_IN_HOSTS, Device, PushService
 from tests.server_process import ServerProcess
 from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD
 
@@ -123,11 +123,16 @@ def test_install_subscribe_receive_and_tap_a_push(chromium: Any, tmp_path: Path)
     data = tmp_path / "data"
     data.mkdir()
     database = f"sqlite:///{data / 'hub.db'}"
-    server = ServerProcess(data, database, DOORSTEP_MAP_TILE_URL="")
+    server = ServerProcess(
+        data, database, DOORSTEP_MAP_TILE_URL="", DOORSTEP_PUSH_SERVICE_HOSTS=STAND_IN_HOSTS
+    )
     server.start()
     try:
         with PushService() as service:
-            run(chromium, server, Settings(data_dir=data, database_url=database), service)
+            settings = Settings(
+                data_dir=data, database_url=database, push_service_hosts=STAND_IN_HOSTS
+            )
+            run(chromium, server, settings, service)
     finally:
         server.stop()
 

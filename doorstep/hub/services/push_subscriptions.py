@@ -1,12 +1,12 @@
 """A user's push devices: subscribe, unsubscribe, list (the API and the pages call these).
 
-An endpoint is a URL the hub will POST to, so it is checked like one: https only (plain
-http only on a development hub, for a local stand-in), and in production only at the
-browsers' push services (``DOORSTEP_PUSH_SERVICE_HOSTS``) and never at an IP literal in a
-loopback, private or link-local range, so a subscription cannot aim the hub's worker at
-its own network or another server. One row per endpoint: a browser that subscribes
-again (or a device that changes hands) updates the row and moves it to the caller. A user
-keeps at most ``MAX_DEVICES``; the least recently created go first.
+An endpoint is a URL the hub will POST to, so it is checked like one: only at the
+browsers' push services (``DOORSTEP_PUSH_SERVICE_HOSTS``), over https, never at an IP
+literal in a loopback, private or link-local range (see :func:`check_endpoint`), so a
+subscription cannot aim the hub's worker at its own network or another server. One row
+per endpoint: a browser that subscribes again (or a device that changes hands) updates
+the row and moves it to the caller. A user keeps at most ``MAX_DEVICES``; the least
+recently created go first.
 """
 
 from __future__ import annotations
@@ -29,32 +29,40 @@ USER_AGENT_LENGTH = 300
 
 
 def check_endpoint(settings: Settings, endpoint: str) -> None:
-    """Refuse an endpoint the hub should not POST to (422 on ``endpoint``)."""
+    """Refuse an endpoint the hub should not POST to (422 on ``endpoint``).
+
+    The host must be one of ``DOORSTEP_PUSH_SERVICE_HOSTS`` in every environment (the
+    default one included: anyone may sign up, and the worker's answers would let them
+    probe the hub's network), over https to a name or a public address; plain http and
+    private addresses are taken only for an IP address listed exactly (a deployment's
+    own push service, a test's stand-in).
+    """
     try:
         parts = urlsplit(endpoint)
-        host = parts.hostname or ""
+        host = (parts.hostname or "").lower().rstrip(".")
         parts.port  # noqa: B018  (raises on a port that is not a number)
     except ValueError:
         raise InvalidInput("endpoint is not a URL", field="endpoint") from None
-    development = settings.environment == "development"
-    schemes = ("https", "http") if development else ("https",)
-    if parts.scheme not in schemes or not host:
+    if parts.scheme not in ("https", "http") or not host:
         raise InvalidInput("endpoint must be an https:// URL of a push service", field="endpoint")
     if parts.username or parts.password:
         raise InvalidInput("endpoint must not carry a user name or password", field="endpoint")
-    if development:
-        return
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        address = None  # a name: push services are named hosts
-    if address is not None and not address.is_global:
-        raise InvalidInput("endpoint must not point into a private network", field="endpoint")
-    if not known_push_service(host, settings.push_service_host_list):
+    allowed = settings.push_service_host_list
+    if not known_push_service(host, allowed):
         raise InvalidInput(
             f"{host} is not a push service this hub sends to (DOORSTEP_PUSH_SERVICE_HOSTS)",
             field="endpoint",
         )
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None  # a push service's name
+    if address is not None and host in allowed:
+        return  # an address the deployment named exactly: its own service, a test's stand-in
+    if parts.scheme != "https":
+        raise InvalidInput("endpoint must be an https:// URL of a push service", field="endpoint")
+    if address is not None and not address.is_global:
+        raise InvalidInput("endpoint must not point into a private network", field="endpoint")
 
 
 def known_push_service(host: str, allowed: list[str]) -> bool:
