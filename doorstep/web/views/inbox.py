@@ -5,14 +5,16 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
+from sqlalchemy import select
 
 from doorstep.errors import Conflict, DoorstepError, InvalidInput
 from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
+from doorstep.hub.models import Event
 from doorstep.hub.schemas import UserSettings
 from doorstep.hub.schemas_reach import zone_names
-from doorstep.hub.schemas_requests import DecisionCreate
-from doorstep.hub.services import accounts, inbox, receipts
+from doorstep.hub.schemas_requests import DecisionCreate, InboxItem
+from doorstep.hub.services import accounts, cameras, inbox, receipts
 from doorstep.web.forms import FormFields, RawForm
 from doorstep.web.render import render
 from doorstep.web.session import CSRF, WebOwner
@@ -25,7 +27,39 @@ def inbox_context(
 ) -> dict[str, object]:
     items = inbox.inbox(session, owner, utcnow())
     mine = receipts.by_request(receipts.own_receipts(session, owner))
-    return {"items": items, "errors": errors, "tile_url": None, "receipts": mine}
+    return {
+        "items": items,
+        "errors": errors,
+        "tile_url": None,
+        "receipts": mine,
+        "markers": own_markers(session, owner, items),
+        "snapshots": with_snapshots(session, items),
+    }
+
+
+def own_markers(
+    session: SessionDep, owner: WebOwner, items: list[InboxItem]
+) -> dict[str, list[dict[str, object]]]:
+    """Per request, the owner's own cameras to pin on its map: those its clips came from,
+    or (no clip left) all of them. Only the owner's own: the page is theirs alone."""
+    own = {c.id: c for c in cameras.list_cameras(session, owner)}
+    markers: dict[str, list[dict[str, object]]] = {}
+    for item in items:
+        ids = {clip.camera_id for clip in item.clips if clip.camera_id in own} or set(own)
+        markers[item.request_id] = [
+            {"name": own[i].name, "lat": own[i].latitude, "lon": own[i].longitude}
+            for i in sorted(ids)
+        ]
+    return markers
+
+
+def with_snapshots(session: SessionDep, items: list[InboxItem]) -> set[str]:
+    """The matching clips that have a snapshot, shown as thumbnails beside them."""
+    ids = [clip.event_id for item in items for clip in item.clips]
+    if not ids:
+        return set()
+    query = select(Event.id).where(Event.id.in_(ids), Event.snapshot_sha256.is_not(None))
+    return set(session.scalars(query))
 
 
 @router.get("/inbox")

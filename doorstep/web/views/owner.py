@@ -57,31 +57,52 @@ def camera_rows(session: SessionDep, owner: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def cameras_context(
+    session: SessionDep,
+    owner: Any,
+    hub: HubDep,
+    errors: dict[str, str],
+    values: dict[str, str],
+    new_key: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """The cameras page; its map picker (picker.js) opens on the owner's first camera,
+    or the deployment's centre."""
+    rows = camera_rows(session, owner)
+    first = rows[0]["camera"] if rows else None
+    centre = [first.latitude, first.longitude] if first else list(hub.settings.map_center)
+    return {
+        "rows": rows,
+        "errors": errors,
+        "values": values,
+        "new_key": new_key,
+        "picker": {
+            "tiles": hub.settings.map_tile_url,
+            "attribution": hub.settings.map_attribution,
+            "centre": centre,
+        },
+    }
+
+
 @router.get("/cameras")
-def cameras_page(request: Request, owner: WebOwner, session: SessionDep) -> Response:
-    context: dict[str, Any] = {"rows": camera_rows(session, owner), "errors": {}, "values": {}}
-    context["new_key"] = None
+def cameras_page(request: Request, owner: WebOwner, session: SessionDep, hub: HubDep) -> Response:
+    context = cameras_context(session, owner, hub, {}, {})
     return render(request, "cameras.html", context, user=owner, public_keys=("rows",))
 
 
 @router.post("/cameras", dependencies=[CSRF])
 def add_camera(
-    request: Request, form: FormFields, owner: WebOwner, session: SessionDep
+    request: Request, form: FormFields, owner: WebOwner, session: SessionDep, hub: HubDep
 ) -> Response:
     values = {k: form.get(k, "") for k in ("name", "latitude", "longitude", "retention_days")}
     try:
         data = parse_form(CameraCreate, values)
     except FormErrors as exc:
-        context = {"rows": camera_rows(session, owner), "errors": exc.errors, "values": values}
-        return render(
-            request, "cameras.html", {**context, "new_key": None}, user=owner, status_code=422
-        )
+        context = cameras_context(session, owner, hub, exc.errors, values)
+        return render(request, "cameras.html", context, user=owner, status_code=422)
     camera, key = cameras.create_camera(session, owner, data)
-    context = {"rows": camera_rows(session, owner), "errors": {}, "values": {}}
     new_key = {"camera": camera.name, "camera_id": camera.id, "key": key}
-    return render(
-        request, "cameras.html", {**context, "new_key": new_key}, user=owner, status_code=201
-    )
+    context = cameras_context(session, owner, hub, {}, {}, new_key)
+    return render(request, "cameras.html", context, user=owner, status_code=201)
 
 
 def latest_snapshot_event(session: SessionDep, camera: Camera) -> Event | None:
