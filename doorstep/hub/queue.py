@@ -21,6 +21,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass
@@ -160,6 +161,7 @@ class Worker:
         self._async_wake: asyncio.Event | None = None
         self.periodic: list[tuple[float, Periodic]] = list(PERIODIC)
         self._next_periodic: dict[int, float] = {}
+        self._sleep = time.sleep
 
     # -- claiming and running -------------------------------------------------
 
@@ -262,7 +264,7 @@ class Worker:
         """
         claimed = self.claim(self.concurrency * 4)
         if pool is None:
-            self.finish([self.attempt(c) for c in claimed])
+            self.record([self.attempt(c) for c in claimed])
             return len(claimed)
         pending = {pool.submit(self.attempt, c) for c in claimed}
         ended: list[Outcome] = []
@@ -270,9 +272,27 @@ class Worker:
             done, pending = wait(pending, timeout=0.05, return_when=FIRST_COMPLETED)
             ended.extend(f.result() for f in done)
             if ended and (len(ended) >= self.concurrency or not done or not pending):
-                self.finish(ended)
+                self.record(ended)
                 ended = []
         return len(claimed)
+
+    def record(self, outcomes: list[Outcome]) -> None:
+        """:meth:`finish`, tried until the database takes it: a job that was sent must be
+        recorded, or its lease would end and it would be sent again."""
+        delay = 0.1
+        while True:
+            try:
+                self.finish(outcomes)
+                return
+            except Exception as exc:
+                log.warning(
+                    "could not record %d finished jobs (%s); trying again in %.1f s",
+                    len(outcomes),
+                    type(exc).__name__,
+                    delay,
+                )
+                self._sleep(delay)
+                delay = min(5.0, delay * 2)
 
     def drain(self, max_rounds: int = 100) -> int:
         """Run every due job, including those the jobs queue, in this thread (tests, CLI)."""

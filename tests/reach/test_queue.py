@@ -163,3 +163,31 @@ def test_a_commit_that_queues_a_job_wakes_the_worker_at_once(hub: Hub) -> None:
 
     assert asyncio.run(scenario()) < 2
     assert RAN == {"now": 1}
+
+
+def test_a_database_blip_while_recording_outcomes_sends_nothing_twice(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The sends happened: their outcome must be recorded, not left to a lease that ends
+    in a second send."""
+    with session_scope(hub.sessions) as session:
+        enqueue_many(
+            session, [{"kind": "test.record", "payload": {"name": f"m{i}"}} for i in range(5)]
+        )
+    worker = Worker(hub)
+    worker._sleep = lambda _seconds: None
+    real_finish = worker.finish
+    failures = iter([ConnectionError("server closed the connection unexpectedly")])
+
+    def flaky_finish(outcomes: list[Any]) -> None:
+        for failure in failures:
+            raise failure
+        real_finish(outcomes)
+
+    monkeypatch.setattr(worker, "finish", flaky_finish)
+    assert worker.run_batch() == 5
+    assert jobs_in(hub, "done") == 5 and jobs_in(hub, "running") == 0
+    with session_scope(hub.sessions) as session:
+        session.execute(update(Job).values(locked_until=utcnow() - timedelta(minutes=10)))
+    assert Worker(hub).drain() == 0  # nothing left to send again
+    assert {f"m{i}": 1 for i in range(5)} == RAN
