@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from doorstep.hub import tables  # noqa: F401  (registers every model on Base.metadata)
 from doorstep.hub.db import Base, make_engine
@@ -86,4 +87,32 @@ def test_migration_chain_on_a_fresh_database(database_url: str) -> None:
     upgrade(engine)  # idempotent on every start
     with engine.connect() as connection:  # the revisions build exactly what the models say
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    engine.dispose()
+
+
+def test_upgrading_an_existing_sqlite_hub_keeps_every_row(tmp_path: Path) -> None:
+    """SQLite alters a table by recreating it; dropping the old ``users`` with foreign keys
+    on deleted every camera, event and session that cascades from it (0006 did)."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(engine, "0005")
+    rows = {
+        "users": "INSERT INTO users (id, email, name, password_hash, role, is_active, "
+        "opt_out_requests, created_at) VALUES ('u', 'o@example.org', 'o', 'h', 'owner', 1, 0, "
+        "'2026-01-01 00:00:00')",
+        "api_tokens": "INSERT INTO api_tokens (token_hash, id, user_id, created_at, expires_at, "
+        "client, enrolment_only) VALUES ('t', 'i', 'u', '2026-01-01', '2999-01-01', '', 0)",
+        "cameras": "INSERT INTO cameras (id, owner_id, name, latitude, longitude, "
+        "retention_days, opt_out_requests, key_hash, agent_config, created_at) VALUES "
+        "('c', 'u', 'porch', 51.5, -0.1, 30, 0, 'k', '{}', '2026-01-01 00:00:00')",
+        "events": "INSERT INTO events (id, camera_id, start_time, label, score, created_at) "
+        "VALUES ('e', 'c', '2026-01-01 00:00:00', 'motion', 0.5, '2026-01-01 00:00:00')",
+    }
+    with engine.begin() as conn:
+        for statement in rows.values():
+            conn.execute(text(statement))
+    upgrade(engine)
+    with engine.connect() as conn:
+        for table in rows:
+            assert conn.execute(text(f"SELECT count(*) FROM {table}")).scalar() == 1, table
+        assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1  # back on
     engine.dispose()
