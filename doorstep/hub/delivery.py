@@ -17,10 +17,12 @@ handler that runs twice (a retry, a lease that ran out) queues nothing twice.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from doorstep.hub import mail, push
 from doorstep.hub.context import Hub
@@ -31,25 +33,29 @@ from doorstep.hub.queue import job
 from doorstep.hub.services import modes, rules
 from doorstep.hub.services.notifications import body_for, notify, title_for, url_for
 
+log = logging.getLogger(__name__)
 EVENT_NOTES = uuid.UUID("6f1c1f4e-3b7a-4d0e-9a52-0d6f2b1e7c11")  # namespace of event entries
 URGENT_KINDS = frozenset({"event", "emergency_access"})
 
 
-def push_message(hub: Hub, note: Notification) -> dict[str, Any]:
-    """The push payload of the issue: type, title, body, url, image, id (+ tag)."""
+def push_message(note: Notification) -> dict[str, Any]:
+    """The push payload of the issue: type, title, body, url, image, id (+ tag).
+
+    ``url`` and ``image`` are paths on the hub: the service worker resolves them against
+    its own origin, which is right behind any proxy, whatever DOORSTEP_PUBLIC_URL says.
+    """
     payload = dict(note.payload)
-    base = hub.settings.base_url
     message: dict[str, Any] = {
         "type": note.kind,
         "id": note.id,
         "title": title_for(note.kind, payload),
         "body": body_for(note.kind, payload),
-        "url": base + url_for(note.kind, payload),
+        "url": url_for(note.kind, payload),
         "image": None,
         "urgent": note.kind in URGENT_KINDS,
     }
     if note.kind == "event":
-        message["image"] = f"{base}/media/events/{payload['event_id']}/snapshot"
+        message["image"] = f"/media/events/{payload['event_id']}/snapshot"
         message["tag"] = f"camera-{payload['camera_id']}"  # a burst collapses to one
     elif "request_id" in payload:
         message["tag"] = f"request-{payload['request_id']}"
@@ -65,11 +71,19 @@ def deliver_notifications(hub: Hub, payload: dict[str, Any]) -> None:
             user = session.get(User, note.user_id)
             if user is None or not user.is_active:
                 continue
-            key = f"note:{note.id}"
-            push.enqueue_push(session, user.id, push_message(hub, note), key=key)
-            if note.kind in mail.EMAIL_KINDS and user.email_notifications:
-                context = {**note.payload, "url": url_for(note.kind, note.payload)}
-                mail.enqueue_email(session, hub.settings, user, note.kind, context, key=key)
+            try:
+                with session.begin_nested():  # one bad recipient spoils no one else's
+                    _deliver_note(hub, session, user, note)
+            except Exception:
+                log.exception("notification %s to %s not delivered", note.id, user.id)
+
+
+def _deliver_note(hub: Hub, session: Session, user: User, note: Notification) -> None:
+    key = f"note:{note.id}"
+    push.enqueue_push(session, user.id, push_message(note), key=key)
+    if note.kind in mail.EMAIL_KINDS and user.email_notifications:
+        context = {**note.payload, "url": url_for(note.kind, note.payload)}
+        mail.enqueue_email(session, hub.settings, user, note.kind, context, key=key)
 
 
 @job("deliver.event")
@@ -97,4 +111,4 @@ def deliver_event(hub: Hub, payload: dict[str, Any]) -> None:
         )
         session.flush()
         if "push" in rules.event_channels(session, owner, camera, event, utcnow()):
-            push.enqueue_push(session, owner.id, push_message(hub, note), key=f"note:{note.id}")
+            push.enqueue_push(session, owner.id, push_message(note), key=f"note:{note.id}")
