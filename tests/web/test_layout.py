@@ -226,6 +226,8 @@ def context(browser: object, demo: Demo, role: str, viewport: dict[str, int]) ->
 
 
 WIDTH = "document.documentElement.scrollWidth"
+# Content wider than the page's column (which the viewport may still hold on a desktop).
+MAIN_OVERFLOW = "(m => m.scrollWidth - m.clientWidth)(document.querySelector('main'))"
 # The widest element that sticks out past the viewport, to say what overflowed.
 CULPRIT = """() => {
   const w = document.documentElement.clientWidth; let worst = null, right = w;
@@ -253,6 +255,8 @@ def test_every_page_fits_a_phone_and_a_desktop(browser: object, demo: Demo) -> N
                 width = tab.evaluate(WIDTH)
                 if width > tab.viewport_size["width"]:
                     overflows.append(f"{page.name} ({size}): {width} px, {tab.evaluate(CULPRIT)}")
+                if (extra := tab.evaluate(MAIN_OVERFLOW)) > 0:
+                    overflows.append(f"{page.name} ({size}): {extra} px past the main column")
                 shot(tab, f"layout-{page.name}-{size}")
         phone.close()  # type: ignore[attr-defined]
         desktop.close()  # type: ignore[attr-defined]
