@@ -192,8 +192,10 @@ class Settings(BaseSettings):
         "creates data_dir/vapid_private.pem on first start.",
     )
     vapid_subject: str = Field(
-        "mailto:admin@localhost",
-        description="The contact push services see in the VAPID token (mailto: or https:).",
+        "",
+        description="The contact push services see in the VAPID token (mailto: or https:); "
+        "empty: DOORSTEP_PUBLIC_URL when it is https, else mailto: the From address. Apple's "
+        "service refuses a localhost contact.",
     )
     control_max_wait_seconds: float = Field(
         55,
@@ -244,6 +246,17 @@ class Settings(BaseSettings):
     def vapid_key_path(self) -> Path:
         """The hub's Web Push (VAPID) key when none is set, created on first start."""
         return self.data_dir / "vapid_private.pem"
+
+    @property
+    def vapid_contact(self) -> str:
+        """``vapid_subject``, or one derived from the public URL or the mail sender."""
+        if self.vapid_subject:
+            return self.vapid_subject
+        if self.public_url.startswith("https://"):
+            return self.public_url.rstrip("/")
+        from email.utils import parseaddr
+
+        return f"mailto:{parseaddr(self.mail_from)[1] or 'doorstep@localhost'}"
 
     @property
     def base_url(self) -> str:

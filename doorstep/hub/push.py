@@ -164,7 +164,7 @@ def load_or_create_vapid_key(settings: Settings) -> VapidKey:
         if not path.exists():
             _create_key_file(path)
         key = _parse_key(path.read_text())
-    return VapidKey(key, settings.vapid_subject)
+    return VapidKey(key, settings.vapid_contact)
 
 
 _KEY_LOCK = threading.Lock()

@@ -361,6 +361,14 @@ class Worker:
         return self.run_batch(pool)
 
 
+@periodic(3600)
+def purge_finished_jobs(hub: Hub) -> None:
+    """The jobs table keeps done jobs a week (for inspection), not for ever."""
+    removed = Worker(hub, name="purge").purge_done()
+    if removed:
+        log.info("forgot %d jobs done more than a week ago", removed)
+
+
 def attach(worker: Worker) -> None:
     """Wake ``worker`` after each commit of this hub's sessions that queued a job."""
     from sqlalchemy import event

@@ -134,7 +134,7 @@ def test_a_push_reaches_the_device_signed_and_encrypted(
     got = next(r for r in service.received if r.path == phone.path)
     assert got.headers["ttl"] == "300" and got.headers["urgency"] == "high"
     assert len(got.headers["topic"]) <= 32  # RFC 8030: at most 32 base64url characters
-    assert got.claims["sub"] == "mailto:admin@localhost"
+    assert got.claims["sub"] == "mailto:doorstep@localhost"  # from DOORSTEP_MAIL_FROM
     listed = client.get("/api/v1/push/subscriptions", headers=bearer(ann.token)).json()
     assert all(d["last_success_at"] for d in listed)
 
@@ -381,3 +381,14 @@ def test_the_vapid_header_is_reused_per_push_service_for_minutes(tmp_path: Path)
     assert key.authorization("https://fcm.googleapis.com/fcm/send/2", now=1100.0) == a
     assert key.authorization("https://updates.push.services.mozilla.com/x", now=1100.0) != a
     assert key.authorization("https://fcm.googleapis.com/fcm/send/1", now=1000.0 + 601) != a
+
+
+def test_the_vapid_contact_is_one_a_push_service_accepts(tmp_path: Path) -> None:
+    """Apple's service refuses a localhost contact: the default follows the deployment."""
+    assert Settings(data_dir=tmp_path, vapid_subject="mailto:ops@x.org").vapid_contact == (
+        "mailto:ops@x.org"
+    )
+    public = Settings(data_dir=tmp_path, public_url="https://doorstep.example.org/")
+    assert public.vapid_contact == "https://doorstep.example.org"
+    mail = Settings(data_dir=tmp_path, mail_from="Doorstep <hub@doorstep.example.org>")
+    assert mail.vapid_contact == "mailto:hub@doorstep.example.org"

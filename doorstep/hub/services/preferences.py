@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.hub.models import User
 from doorstep.hub.schemas_reach import PreferencesPublic, PreferencesUpdate
+from doorstep.hub.services import modes
 
 
 def read(user: User) -> PreferencesPublic:
@@ -23,7 +24,8 @@ def update(session: Session, user: User, data: PreferencesUpdate) -> Preferences
         user.email_notifications = data.email_notifications
     if data.event_email_digest is not None:
         user.event_email_digest = data.event_email_digest
-    if data.timezone is not None:
+    if data.timezone is not None and data.timezone != user.timezone:
         user.timezone = data.timezone
+        modes.bump_owner(session, user.id)  # the agents' rules keep quiet hours in this zone
     session.flush()
     return read(user)

@@ -93,7 +93,9 @@ def save_camera_modes(
 
 @router.post(f"{PAGE}/schedules", dependencies=[CSRF])
 def add_schedule(request: Request, form: RawForm, owner: WebOwner, session: SessionDep) -> Response:
-    days = [int(d) for d in form.getlist("days") if isinstance(d, str) and d.isdigit()]
+    days = [
+        int(d) for d in form.getlist("days") if isinstance(d, str) and d.isdecimal() and d.isascii()
+    ]
     values = {"mode": form.get("mode"), "at": form.get("at"), "days": days}
     try:
         data = parse_form(ScheduleCreate, values)
