@@ -83,7 +83,7 @@ def test_a_password_alone_opens_no_other_page(web: TestClient) -> None:
     for method, path in walk(web.app):  # type: ignore[arg-type]
         if path.startswith(("/api/", "/docs", "/openapi", "/redoc", "/static")):
             continue
-        if path in ("/manifest.webmanifest", "/sw.js"):
+        if path in ("/manifest.webmanifest", "/sw.js", "/favicon.ico"):
             continue  # the installable app's files: public, like /static, and hold no data
         if path == ENROL or (method, path) == ("POST", "/logout"):
             continue
