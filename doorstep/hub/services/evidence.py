@@ -12,12 +12,14 @@ decline, a revocation or anything naming an owner who did not share.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doorstep.errors import Conflict, Forbidden, NotFound
@@ -25,9 +27,15 @@ from doorstep.evidence import BundleClip, build_bundle
 from doorstep.hub.context import Hub
 from doorstep.hub.db import new_id
 from doorstep.hub.models import AGENCY_ROLES, Agency, Camera, Event, User
-from doorstep.hub.models_requests import Decision, PoliceRequest, RequestClip, RequestRecipient
+from doorstep.hub.models_requests import (
+    Decision,
+    Notification,
+    PoliceRequest,
+    RequestClip,
+    RequestRecipient,
+)
 from doorstep.hub.services import audit, tlog
-from doorstep.hub.services.notifications import notify
+from doorstep.hub.services.notifications import notify, queue_delivery
 from doorstep.hub.services.requests import (
     get_request,
     shared_clip_rows,
@@ -162,6 +170,9 @@ def _recipients_with_fetched_clips(session: Session, request: PoliceRequest) -> 
     )
 
 
+FIRST_ACCESS_NOTES = uuid.UUID("0b3b8d9e-7f4c-4a53-9a0e-5d2f8c1e6a74")  # namespace of their ids
+
+
 def _announce_first_access(session: Session, request: PoliceRequest, before: set[str]) -> None:
     """Tell each owner whose shared footage an officer fetched for the first time under
     this request (``clip_accessed``: inbox, email and push), once per owner and request;
@@ -179,16 +190,29 @@ def _announce_first_access(session: Session, request: PoliceRequest, before: set
                 RequestClip.first_downloaded_at.is_not(None),
             )
         )
-        notify(
-            session,
-            recipient.owner_id,
-            "clip_accessed",
-            {
-                "request_id": request.id,
-                "incident_type": request.incident_type,
-                "clips": int(fetched or 0),
-            },
-        )
+        # One per owner and request even when two fetches race (two tabs, two clips):
+        # the id is derived, so the second insert fails inside its savepoint.
+        note_id = str(uuid.uuid5(FIRST_ACCESS_NOTES, f"{request.id}:{recipient_id}"))
+        if session.get(Notification, note_id) is not None:
+            continue
+        details = {
+            "request_id": request.id,
+            "incident_type": request.incident_type,
+            "clips": int(fetched or 0),
+        }
+        try:
+            with session.begin_nested():
+                notify(
+                    session,
+                    recipient.owner_id,
+                    "clip_accessed",
+                    details,
+                    deliver=False,
+                    note_id=note_id,
+                )
+        except IntegrityError:
+            continue  # the other fetch told the owner
+        queue_delivery(session, note_id)
 
 
 def open_snapshot(

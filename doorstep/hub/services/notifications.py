@@ -102,7 +102,7 @@ def notify(
     }
     publish_after_commit(session, user_id, message)
     if deliver:
-        _queue_delivery(session, note.id)
+        queue_delivery(session, note.id)
     return note
 
 
@@ -112,7 +112,7 @@ DELIVERY_BATCH = 200
 _BATCH_KEY = "doorstep.notifications.batch"
 
 
-def _queue_delivery(session: Session, note_id: str) -> None:
+def queue_delivery(session: Session, note_id: str) -> None:
     """Add the notification to this transaction's open delivery job, or start a new one.
 
     The job is queued in the same transaction as the notification, so neither exists
