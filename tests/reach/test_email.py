@@ -386,15 +386,24 @@ def test_the_event_digest_goes_once_an_hour_to_owners_who_asked(
     hub = hub_of(world.client)
     ann = world.owner("ann", east_m=10, events_in_window=0)
     bob = world.owner("bob", east_m=20, events_in_window=0)
+    cy = world.owner("cy", east_m=30, events_in_window=0)  # asked, but her mode is Off
+    dee = world.owner("dee", east_m=40, events_in_window=0)  # asked, but her rules say push
     since, until = digest.last_full_hour(utcnow())
-    for owner in (ann, bob):
+    for owner in (ann, bob, cy, dee):
         for minute in (5, 10, 20):
             world.api.event(owner.cameras[0]["api_key"], start=since + timedelta(minutes=minute))
     world.api.event(ann.cameras[0]["api_key"], start=until + timedelta(seconds=1))
-    on = world.client.patch(
-        "/api/v1/me/preferences", json={"event_email_digest": True}, headers=bearer(ann.token)
+    for owner in (ann, cy, dee):
+        on = world.client.patch(
+            "/api/v1/me/preferences", json={"event_email_digest": True}, headers=bearer(owner.token)
+        )
+        assert on.status_code == 200, on.text
+    off = world.client.put("/api/v1/mode", json={"mode": "off"}, headers=bearer(cy.token))
+    assert off.status_code == 200, off.text
+    rule = world.client.post(
+        "/api/v1/notification-rules", json={"channels": ["push"]}, headers=bearer(dee.token)
     )
-    assert on.status_code == 200, on.text
+    assert rule.status_code == 201, rule.text
     for _ in range(2):  # the task runs in each worker and more than once an hour
         digest.digest_task(hub)
         drain(world)

@@ -1,10 +1,11 @@
 """The optional hourly email summarising an owner's camera events (``event_email_digest``).
 
 Events are many and rarely urgent, so they go by email only as a digest, and only to
-owners who asked for one. The task runs every quarter of an hour in each worker and
-always summarises the last full hour; the job key (user and hour) makes every run after
-the first a no-op, so no hour is missed when a worker restarts or runs late, and several
-workers send one digest between them.
+owners who asked for one; it lists the events whose camera notifies in the owner's mode
+and, when the owner has rules, those a rule sends to email. The task runs every quarter
+of an hour in each worker and always summarises the last full hour; the job key (user and
+hour) makes every run after the first a no-op, so several workers send one digest between
+them. An hour the workers were all down for is not summarised later.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.config import Settings
@@ -21,7 +22,9 @@ from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope, utcnow
 from doorstep.hub.mail import enqueue_email
 from doorstep.hub.models import Camera, Event, User
+from doorstep.hub.models_reach import NotificationRule
 from doorstep.hub.queue import periodic
+from doorstep.hub.services import modes, rules
 
 KIND = "event_digest"
 HOUR = timedelta(hours=1)
@@ -37,8 +40,8 @@ def queue_digests(session: Session, settings: Settings, since: datetime, until: 
     if not settings.smtp_url:
         return 0
     rows = session.execute(
-        select(Camera.owner_id, Camera.name, Event.label, func.count())
-        .join(Event, Event.camera_id == Camera.id)
+        select(Event, Camera, User)
+        .join(Camera, Event.camera_id == Camera.id)
         .join(User, User.id == Camera.owner_id)
         .where(
             User.event_email_digest.is_(True),
@@ -48,11 +51,15 @@ def queue_digests(session: Session, settings: Settings, since: datetime, until: 
             Event.start_time >= since,
             Event.start_time < until,
         )
-        .group_by(Camera.owner_id, Camera.id, Camera.name, Event.label)
     ).all()
     per_owner: dict[str, dict[str, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
-    for owner_id, camera, label, count in rows:
-        per_owner[owner_id][camera][label] = int(count)
+    owner_rules: dict[str, list[NotificationRule]] = {}
+    for event, camera, owner in rows:
+        if owner.id not in owner_rules:
+            owner_rules[owner.id] = rules.list_rules(session, owner)
+        if emailed(owner, camera, event, owner_rules[owner.id]):
+            labels = per_owner[owner.id][camera.name]
+            labels[event.label] = labels.get(event.label, 0) + 1
     queued = 0
     for user in session.scalars(select(User).where(User.id.in_(list(per_owner)))):
         cameras: list[dict[str, Any]] = [
@@ -73,6 +80,17 @@ def queue_digests(session: Session, settings: Settings, since: datetime, until: 
         key = f"digest:{user.id}:{until.isoformat()}"
         queued += enqueue_email(session, settings, user, KIND, context, key=key)
     return queued
+
+
+def emailed(owner: User, camera: Camera, event: Event, owner_rules: list[NotificationRule]) -> bool:
+    """Whether the event belongs in the digest: its camera notifies in the owner's mode, and
+    with rules, an enabled rule that matches it names email (quiet hours do not apply to a
+    summary sent afterwards)."""
+    if not modes.notifies(owner, camera):
+        return False
+    if not owner_rules:
+        return True
+    return any("email" in r.channels and rules.matches(r, camera, event) for r in owner_rules)
 
 
 @periodic(900)
