@@ -281,3 +281,21 @@ def two_workers_share(tmp_path: Path, database: str, smtp: SmtpServer) -> None:
         takers = set(session.scalars(select(Job.locked_by).where(Job.kind == "email.send")))
     assert len(takers) == 2, takers  # both processes sent some
     hub.engine.dispose()
+
+
+def test_open_pages_toast_an_event_only_when_the_mode_notifies(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The live message still goes (the timeline shows every event); it says whether to
+    toast, so an Off camera or a Home-mode camera set to stay quiet makes no pop-up."""
+    ann = world.owner("ann", east_m=10, events_in_window=0)
+    seen: list[dict[str, Any]] = []
+    hub = hub_of(world.client)
+    monkeypatch.setattr(hub.live, "publish", lambda _user, message: seen.append(message) or 1)
+    key = ann.cameras[0]["api_key"]
+    world.api.event(key)
+    assert [m["notify"] for m in seen if m["type"] == "event"] == [True]
+    off = world.client.put("/api/v1/mode", json={"mode": "off"}, headers=bearer(ann.token))
+    assert off.status_code == 200, off.text
+    world.api.event(key)
+    assert [m["notify"] for m in seen if m["type"] == "event"] == [True, False]

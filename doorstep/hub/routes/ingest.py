@@ -14,11 +14,12 @@ from doorstep.errors import InvalidInput, TooLarge
 from doorstep.hub.context import Hub
 from doorstep.hub.deps import CameraKey, CurrentCamera, EntityId, HubDep, SessionDep
 from doorstep.hub.live import publish_after_commit
+from doorstep.hub.models import User
 from doorstep.hub.openapi import errors
 from doorstep.hub.queue import enqueue
 from doorstep.hub.responses import event_public
 from doorstep.hub.schemas import BlobStored, EventCreate, EventPublic
-from doorstep.hub.services import blobs, events
+from doorstep.hub.services import blobs, events, modes
 from doorstep.hub.services.blobs import BlobKind
 from doorstep.hub.storage_base import SHA256_RE, check_sha256
 
@@ -43,10 +44,13 @@ def create_event(
     """Create an event (idempotent on its id)."""
     event, created = events.upsert_event(session, camera, data)
     public = event_public(event)
+    owner = session.get(User, camera.owner_id)
     message = {
         "type": "event" if created else "event_updated",
         "camera_name": camera.name,
         "event": public.model_dump(mode="json"),
+        # Open pages show a toast only when the owner's mode says this camera notifies.
+        "notify": owner is not None and modes.notifies(owner, camera),
     }
     publish_after_commit(session, camera.owner_id, message)  # open timelines update in place
     if created:

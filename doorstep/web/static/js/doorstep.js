@@ -52,9 +52,12 @@
       var data = JSON.parse(msg.data);
       var e = data.event;
       var url = "/events/" + e.id;
-      var el = window.doorstep.toast("<span class=\"toast-label\">" + escapeHtml(eventLabel(e)) + "</span> at <strong>" + escapeHtml(data.camera_name) + "</strong> · <a href=\"" + escapeHtml(url) + "\">open</a>");
-      if (el) { el.setAttribute("data-event-id", e.id); }
-      notifyBrowser("Doorstep: " + eventLabel(e), data.camera_name, url);
+      // The timeline takes every event; a toast only when the owner's mode notifies.
+      if (data.notify !== false) {
+        var el = window.doorstep.toast("<span class=\"toast-label\">" + escapeHtml(eventLabel(e)) + "</span> at <strong>" + escapeHtml(data.camera_name) + "</strong> · <a href=\"" + escapeHtml(url) + "\">open</a>");
+        if (el) { el.setAttribute("data-event-id", e.id); }
+        if (!window.doorstep.pushOn) { notifyBrowser("Doorstep: " + eventLabel(e), data.camera_name, url); }
+      }
       document.dispatchEvent(new CustomEvent("doorstep:event", { detail: data }));
     });
     source.addEventListener("event_updated", function (msg) {
@@ -74,7 +77,7 @@
       var shown = about && document.querySelector('#toasts .toast[data-event-id="' + CSS.escape(about[1]) + '"]');
       if (shown) { document.dispatchEvent(new CustomEvent("doorstep:notification", { detail: data })); return; }
       window.doorstep.toast(escapeHtml(data.title || "New notification") + (data.url ? " · <a href=\"" + escapeHtml(data.url) + "\">open</a>" : ""), 12);
-      notifyBrowser("Doorstep", data.title || "New notification", data.url);
+      if (!window.doorstep.pushOn) { notifyBrowser("Doorstep", data.title || "New notification", data.url); }
       document.dispatchEvent(new CustomEvent("doorstep:notification", { detail: data }));
     });
   }

@@ -7,6 +7,34 @@
   if (!("serviceWorker" in navigator)) { return; }
   var registered = navigator.serviceWorker.register("/sw.js", { scope: "/" });
   registered.catch(function (err) { console.warn("Doorstep service worker:", err); });
+  var current = registered.then(function (reg) {
+    return reg.pushManager ? reg.pushManager.getSubscription() : null;
+  }).catch(function () { return null; });
+  // With push on, the service worker shows each notification: open pages don't add theirs.
+  current.then(function (subscription) {
+    if (window.doorstep) { window.doorstep.pushOn = !!subscription; }
+  });
+
+  // Signing out ends this device's push too: the next person on this browser must not see
+  // the last one's notifications (the hub forgets the device; the browser unsubscribes).
+  var logout = document.querySelector('form[action="/logout"]');
+  if (logout) {
+    logout.addEventListener("submit", function (ev) {
+      if (logout.getAttribute("data-push-ended")) { return; }
+      ev.preventDefault();
+      var done = function () { logout.setAttribute("data-push-ended", "1"); logout.submit(); };
+      current.then(function (subscription) {
+        if (!subscription) { return null; }
+        var endpoint = subscription.endpoint;
+        return fetch("/push/subscriptions", {
+          method: "DELETE",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRF-Token": window.doorstep.csrf },
+          body: JSON.stringify({ endpoint: endpoint }),
+        }).then(function () { return subscription.unsubscribe(); });
+      }).catch(function () { return null; }).then(done, done);
+    });
+  }
 
   var box = document.getElementById("push-device");
   if (!box) { return; }
