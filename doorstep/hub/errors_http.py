@@ -27,6 +27,7 @@ from doorstep.errors import (
     DoorstepError,
     InvalidInput,
     NotAuthenticated,
+    NotFound,
     RetryLater,
     Unavailable,
 )
@@ -153,6 +154,11 @@ def install_error_handlers(app: FastAPI, page_error: PageError | None = None) ->
         if exc.status_code == 405:
             headers["Allow"] = ", ".join(allowed_methods(app, request.scope["path"]))
         detail = "nothing is at this address" if exc.status_code == 404 else str(exc.detail)
+        browsing = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        if exc.status_code == 404 and browsing and page_error is not None:
+            response = page_error(request, NotFound(detail))
+            if response is not None:
+                return response  # a person who mistyped an address gets a page
         return error_response(exc.status_code, detail, headers=headers)
 
     @app.exception_handler(ClientDisconnect)

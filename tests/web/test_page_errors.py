@@ -199,3 +199,13 @@ def test_favicon_is_served(web: TestClient) -> None:
     assert {16, 32, 48} <= sizes
     icon = Path(__file__).resolve().parents[2] / "doorstep/web/static/icons/favicon.ico"
     assert body == icon.read_bytes()
+
+
+def test_a_mistyped_address_gets_a_page_in_a_browser_and_json_elsewhere(tmp_path: Path) -> None:
+    with sqlite_hub(tmp_path) as client:
+        page = client.get("/nope", headers={"Accept": "text/html,application/xhtml+xml"})
+        assert page.status_code == 404 and page.headers["content-type"].startswith("text/html")
+        assert "Not found" in page.text
+        api = client.get("/api/v1/nope", headers={"Accept": "text/html"})
+        assert api.status_code == 404 and api.json()["detail"] == "nothing is at this address"
+        assert client.get("/nope").json()["detail"] == "nothing is at this address"
