@@ -118,6 +118,10 @@ class Event(Base):
     end_time: Mapped[datetime | None] = mapped_column(default=None)
     label: Mapped[str] = mapped_column(String(40), default="motion")
     score: Mapped[float] = mapped_column(Float, default=0.0)
+    # Every label the agent recognised during the event (its ``label`` is the best one),
+    # and the names of the owner's zones the motion entered (docs/ingest-api.md).
+    labels: Mapped[list[str]] = mapped_column(JSON, default=list)
+    zones: Mapped[list[str]] = mapped_column(JSON, default=list)
     box: Mapped[list[float] | None] = mapped_column(JSON, default=None)
     clip_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
     clip_size: Mapped[int | None] = mapped_column(Integer, default=None)
