@@ -29,6 +29,8 @@ def event_public(event: Event) -> EventPublic:
         label=event.label,
         score=event.score,
         box=event.box,
+        labels=list(event.labels or []),
+        zones=list(event.zones or []),
         has_clip=event.clip_sha256 is not None,
         has_snapshot=event.snapshot_sha256 is not None,
         clip_sha256=event.clip_sha256,

@@ -267,15 +267,33 @@ class CameraWithKey(CameraPublic):
 
 MAX_EVENT_SECONDS = 3600  # agents split longer events (max_clip); matching relies on it
 
+EventLabel = Literal["person", "vehicle", "animal", "package", "motion"]
+"""What an event shows: the best object the agent recognised, or ``motion`` (nothing)."""
+MAX_EVENT_LABELS = 10
+MAX_EVENT_ZONES = 20
+ZoneName = Annotated[str, Field(min_length=1, max_length=100)]
+
 
 class EventCreate(BaseModel):
     id: uuid.UUID = Field(description="Chosen by the agent; the same id twice is one event.")
     start_time: AwareDatetime
     end_time: AwareDatetime | None = None
-    label: Literal["person", "motion"] = "motion"
+    label: EventLabel = Field(
+        "motion", description="The best object recognised; `motion` when none was."
+    )
     score: Fraction = 0.0
     box: list[Fraction] | None = Field(
         None, min_length=4, max_length=4, description="[x, y, w, h], relative 0..1."
+    )
+    labels: list[EventLabel] = Field(
+        default_factory=list,
+        max_length=MAX_EVENT_LABELS,
+        description="Every label seen during the event; an update adds to those stored.",
+    )
+    zones: list[ZoneName] = Field(
+        default_factory=list,
+        max_length=MAX_EVENT_ZONES,
+        description="Names of the owner's zones the motion entered; an update adds to them.",
     )
 
     @field_validator("end_time")
@@ -310,6 +328,8 @@ class EventPublic(BaseModel):
     label: str
     score: float
     box: list[float] | None
+    labels: list[str] = Field(description="Every label the event saw (never `motion`).")
+    zones: list[str] = Field(description="The named zones the motion entered.")
     has_clip: bool
     has_snapshot: bool
     clip_sha256: str | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
@@ -16,6 +16,7 @@ from doorstep.hub.schemas import (
     MAX_INT,
     QUERY_INTEGER,
     AwareDatetime,
+    EventLabel,
     EventPage,
     EventPublic,
     QueryBool,
@@ -34,7 +35,14 @@ def list_events(
         AwareDatetime | None, Query(description="Events starting at or after.")
     ] = None,
     until: Annotated[AwareDatetime | None, Query(description="Events starting before.")] = None,
-    label: Literal["person", "motion"] | None = None,
+    label: Annotated[
+        EventLabel | None,
+        Query(description="Events that saw this label; `motion`: those that recognised nothing."),
+    ] = None,
+    zone: Annotated[
+        str | None,
+        Query(min_length=1, max_length=100, description="Events whose motion entered this zone."),
+    ] = None,
     limit: Annotated[int, Field(ge=1, le=500), QUERY_INTEGER, Query()] = 50,
     offset: Annotated[int, Field(ge=0, le=MAX_INT), QUERY_INTEGER, Query()] = 0,
 ) -> EventPage:
@@ -46,6 +54,7 @@ def list_events(
         since=since,
         until=until,
         label=label,
+        zone=zone,
         limit=limit,
         offset=offset,
     )

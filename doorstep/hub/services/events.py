@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, String, cast, exists, func, literal, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from doorstep.errors import Conflict, NotFound
 from doorstep.hub.db import utcnow
@@ -36,6 +37,8 @@ def upsert_event(session: Session, camera: Camera, data: EventCreate) -> tuple[E
                     label=data.label,
                     score=data.score,
                     box=data.box,
+                    labels=merge_labels([], data),
+                    zones=merge_zones([], data.zones),
                 )
                 session.add(event)
             return event, True
@@ -49,8 +52,39 @@ def upsert_event(session: Session, camera: Camera, data: EventCreate) -> tuple[E
         value = getattr(data, field)
         if value is not None:
             setattr(event, field, value)
+    # New lists, not changed ones: SQLAlchemy sees a JSON column change only on assignment.
+    event.labels = merge_labels(event.labels or [], data)
+    event.zones = merge_zones(event.zones or [], data.zones)
     session.flush()
     return event, False
+
+
+def merge_labels(stored: list[str], data: EventCreate) -> list[str]:
+    """What the event has seen so far: the stored labels, the new ones and its best label.
+
+    ``motion`` is no label of its own (it says nothing was recognised), so it is never
+    listed; the order is stable (sorted) so equal sets compare equal.
+    """
+    seen = set(stored) | set(data.labels) | {data.label}
+    return sorted(seen - {"motion"})
+
+
+def merge_zones(stored: list[str], new: list[str]) -> list[str]:
+    """The zones entered so far, in the order they were first entered."""
+    return list(dict.fromkeys([*stored, *new]))
+
+
+def _lists(
+    session: Session, column: InstrumentedAttribute[list[str]], value: str
+) -> ColumnElement[bool]:
+    """Whether the JSON list in ``column`` holds ``value``, exactly (not as a substring).
+
+    PostgreSQL asks ``jsonb ?``; SQLite walks the list with ``json_each``.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(column, JSONB).contains(func.jsonb_build_array(literal(value, String)))
+    items = func.json_each(column).table_valued("value").alias("item")
+    return exists(select(1).select_from(items).where(items.c.value == value))
 
 
 def get_camera_event(session: Session, camera: Camera, event_id: str) -> Event:
@@ -75,10 +109,15 @@ def list_events(
     since: datetime | None = None,
     until: datetime | None = None,
     label: str | None = None,
+    zone: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[Event], int]:
-    """An owner's events, newest first, with the total for pagination."""
+    """An owner's events, newest first, with the total for pagination.
+
+    ``label`` picks events that saw it (``motion``: those where nothing was recognised);
+    ``zone`` those whose motion entered the zone of that name.
+    """
     query = select(Event).join(Camera).where(Camera.owner_id == owner.id)
     if camera_id:
         query = query.where(Event.camera_id == camera_id)
@@ -86,8 +125,12 @@ def list_events(
         query = query.where(Event.start_time >= since)
     if until:
         query = query.where(Event.start_time < until)
-    if label:
-        query = query.where(Event.label == label)
+    if label == "motion":
+        query = query.where(Event.label == "motion")
+    elif label:
+        query = query.where((Event.label == label) | _lists(session, Event.labels, label))
+    if zone:
+        query = query.where(_lists(session, Event.zones, zone))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = query.order_by(Event.start_time.desc(), Event.id).limit(limit).offset(offset)
     return list(session.scalars(page)), total

@@ -154,20 +154,23 @@ def _event_zones(event: Any) -> list[str] | None:
     return list(zones) if zones else None
 
 
-def _event_label(event: Any) -> str:
-    label = event.get("label") if isinstance(event, dict) else getattr(event, "label", None)
-    return str(label or "motion")
+def _event_labels(event: Any) -> set[str]:
+    """The event's best label and every label it saw (``labels``)."""
+    get = event.get if isinstance(event, dict) else lambda key: getattr(event, key, None)
+    return {str(get("label") or "motion"), *(get("labels") or [])}
 
 
 def matches(rule: NotificationRule, camera: Camera, event: Any) -> bool:
-    """Camera, zone and label; a zone rule matches only an event that lists the zone."""
+    """Camera, zone and label; a zone rule matches only an event that lists the zone,
+    a rule's labels only an event that saw one of them (a person-only porch rule says
+    nothing of a car that only crossed the porch)."""
     if not rule.enabled:
         return False
     if rule.camera_id is not None and rule.camera_id != camera.id:
         return False
     if rule.zone is not None and rule.zone not in (_event_zones(event) or []):
         return False
-    return not rule.labels or _event_label(event) in rule.labels
+    return not rule.labels or bool(_event_labels(event) & set(rule.labels))
 
 
 def event_channels(
@@ -175,7 +178,8 @@ def event_channels(
 ) -> set[str]:
     """The channels this event goes to now (see the module's docstring).
 
-    ``event`` is the hub's Event or a dict with ``label`` (and ``zones`` when it has any).
+    ``event`` is the hub's Event or a dict with ``label`` (and ``labels`` and ``zones``
+    when it has any).
     """
     if not modes.notifies(owner, camera):
         return set()
