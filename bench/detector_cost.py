@@ -77,8 +77,12 @@ class LabelTimes:
 
 
 def detection_settings(on: bool) -> dict[str, Any]:
-    """Detection on or off, by the agent's setting (``detection``)."""
-    return {"detection": on}
+    """Detection on or off, by the agent's setting (``detection``; before issue 15 the HOG
+    person detector's ``person_detection``, so the same script measures the baseline)."""
+    from doorstep.agent.config import AgentConfig
+
+    name = "detection" if "detection" in AgentConfig.model_fields else "person_detection"
+    return {name: on}
 
 
 def realtime_run(video: Path, data_dir: Path, on: bool, **settings: Any) -> dict[str, Any]:
