@@ -34,6 +34,10 @@ class Event:
     peak_area: float = 0.0
     detected_at: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    labels: set[str] = field(default_factory=set)
+    """Every label recognised during the event (``label`` is the best one)."""
+    zones: list[str] = field(default_factory=list)
+    """The named zones the motion entered, in the order it entered them."""
 
     def iso(self, t: float) -> str:
         return datetime.fromtimestamp(self.wall_base + t, UTC).isoformat(timespec="milliseconds")
@@ -47,6 +51,8 @@ class Event:
             "start_time": self.iso(self.start),
             "end_time": self.iso(self.end) if self.end is not None else None,
             "box": [round(v, 4) for v in self.box] if self.box else None,
+            "labels": sorted((self.labels | {self.label}) - {"motion"}),
+            "zones": list(self.zones),
         }
         if kind is not None:
             data = {"type": kind, **data}
@@ -106,6 +112,7 @@ class EventTracker:
             score=old.score,
         )
         new.box = old.box
+        new.labels = {old.label} - {"motion"}
         self.finish(t)
         self.current = new
         return old, new
@@ -127,6 +134,7 @@ class EventTracker:
 
     @staticmethod
     def _grow(event: Event, result: MotionResult) -> None:
+        event.zones.extend(z for z in result.zones if z not in event.zones)
         if result.area > event.peak_area:
             event.peak_area = result.area
             if event.label == "motion":

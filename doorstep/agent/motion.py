@@ -40,6 +40,17 @@ class MotionResult:
     motion: bool
     area: float
     box: Box | None
+    zones: tuple[str, ...] = ()
+    """Names of the zones the motion is in (:func:`zone_names`); none without zones."""
+
+
+def zone_names(count: int) -> list[str]:
+    """The names of an agent's zones, by the order they were drawn: ``zone1``, ``zone2``...
+
+    Events list the zones their motion entered by these names, and notification rules
+    and MQTT sensors use them (docs/agent.md, "Labels and zones").
+    """
+    return [f"zone{i}" for i in range(1, count + 1)]
 
 
 class Thumbnailer:
@@ -203,6 +214,11 @@ class MotionDetector:
         x0, y0, x1, y1 = self.zone_rect
         # A rectangular zone needs no per-pixel mask at all.
         self._zone_u8 = None if zone[y0:y1, x0:x1].all() else zone[y0:y1, x0:x1].astype(np.uint8)
+        # Each named zone's own mask over the zone rectangle, to tell which ones motion entered.
+        self._named = [
+            (name, (polygon_mask([polygon], width, height) & zone)[y0:y1, x0:x1].astype(np.uint8))
+            for name, polygon in zip(zone_names(len(config.zones)), config.zones, strict=True)
+        ]
         self._kernel = np.ones((3, 3), np.uint8)
         # Work images reused on every frame (see Thumbnailer): cv2 writes into them in place.
         self._band = np.empty((height, width), np.float32)
@@ -274,4 +290,12 @@ class MotionDetector:
             return MotionResult(False, area, None)
         bx, by, bw, bh = cv2.boundingRect(inside)
         box = ((x0 + bx) / self.width, (y0 + by) / self.height, bw / self.width, bh / self.height)
-        return MotionResult(True, area, box)
+        return MotionResult(True, area, box, self._zones_entered(inside))
+
+    def _zones_entered(self, inside: GreyImage) -> tuple[str, ...]:
+        """The named zones holding some of this frame's motion (only on motion frames)."""
+        if len(self._named) == 1:
+            return (self._named[0][0],)  # all motion counted is inside the one zone
+        return tuple(
+            name for name, mask in self._named if cv2.countNonZero(cv2.bitwise_and(inside, mask))
+        )

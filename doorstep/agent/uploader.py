@@ -7,7 +7,9 @@ retried with exponential backoff and jitter, never sooner than the reply's
 403 say the camera key is wrong or was rotated: that is fixed by restarting with the
 right key, so everything stays queued (retried at the longest backoff, and at once
 after a restart). Any other 4xx is logged and given up, with the event's files, since
-sending the same bytes again cannot succeed.
+sending the same bytes again cannot succeed; except a 422 to an event with a label an
+older hub does not know (before issue 15 it took only ``person`` and ``motion``): the
+event is sent again at once as such a hub understands it (:func:`for_older_hub`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,24 @@ LONGEST_RETRY_AFTER = 3600.0
 """A ``Retry-After`` beyond this (a misconfigured proxy) is not obeyed to the letter."""
 KEY_REFUSED = {401, 403}
 CONTENT_TYPES = {"clip": "video/mp4", "snapshot": "image/jpeg"}
+OLDER_HUB_LABELS = ("person", "motion")
+"""The labels every hub takes: one from before issue 15 refuses the others with a 422."""
+
+
+def for_older_hub(payload: dict[str, object]) -> dict[str, object] | None:
+    """The event as a hub from before issue 15 takes it, or None if its label is one
+    every hub takes (the 422 is about something else).
+
+    Its label becomes ``person`` if a person was seen, else ``motion``; ``labels`` and
+    ``zones`` are left out (such a hub does not know them).
+    """
+    label = payload.get("label")
+    if label in OLDER_HUB_LABELS:
+        return None
+    seen = payload.get("labels")
+    older = {k: v for k, v in payload.items() if k not in ("labels", "zones")}
+    older["label"] = "person" if isinstance(seen, list) and "person" in seen else "motion"
+    return older
 
 
 class HubClient:
@@ -136,6 +156,21 @@ class Uploader:
             log.info("hub unreachable (%s); event %s queued", type(exc).__name__, job.id)
             self.outbox.retry_event(job, self.backoff(job.attempts))
             return None
+        if response.status_code == 422 and (older := for_older_hub(job.payload)) is not None:
+            log.warning(
+                "hub refused event %s with label %r (%s); sending it as an older hub takes "
+                "it: label %r, without labels and zones",
+                job.id,
+                job.payload.get("label"),
+                response.text[:200],
+                older["label"],
+            )
+            try:
+                response = self.client.post_event(older)
+            except httpx.HTTPError as exc:
+                log.info("hub unreachable (%s); event %s queued", type(exc).__name__, job.id)
+                self.outbox.retry_event(job, self.backoff(job.attempts))
+                return None
         if response.is_success:
             self.outbox.event_sent(job)
             return True

@@ -270,7 +270,7 @@ MAX_EVENT_SECONDS = 3600  # agents split longer events (max_clip); matching reli
 EventLabel = Literal["person", "vehicle", "animal", "package", "motion"]
 """What an event shows: the best object the agent recognised, or ``motion`` (nothing)."""
 MAX_EVENT_LABELS = 10
-MAX_EVENT_ZONES = 20
+MAX_EVENT_ZONES = MAX_POLYGONS  # an agent's zones are the owner's polygons
 ZoneName = Annotated[str, Field(min_length=1, max_length=100)]
 
 

@@ -26,6 +26,8 @@ class Receiver(ThreadingHTTPServer):
         self.files: dict[tuple[str, str], bytes] = {}
         self.stored: Counter[tuple[str, str]] = Counter()
         self.hooks: list[tuple[bytes, dict[str, str]]] = []
+        self.older = False  # answer as a hub from before issue 15: only person and motion
+        self.refused: list[dict[str, Any]] = []  # events answered 422 for their label
         self._thread = threading.Thread(target=self.serve_forever, daemon=True)
 
     @property
@@ -72,6 +74,10 @@ class _Handler(BaseHTTPRequestHandler):
         payload = json.loads(body)
         if not payload.get("start_time"):  # the hub validates events as strictly
             return self._reply(422, {"detail": "start_time is required"})
+        if srv.older and payload.get("label") not in ("person", "motion"):
+            with srv.lock:
+                srv.refused.append(payload)
+            return self._reply(422, {"detail": "label: Input should be 'person' or 'motion'"})
         with srv.lock:
             known = srv.events.get(payload["id"])
             if known is None:

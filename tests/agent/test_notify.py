@@ -82,7 +82,10 @@ def test_mqtt_and_webhooks_for_every_event(
         assert {e["id"] for e in events if e["type"] == "new"} == ids
         assert {e["id"] for e in events if e["type"] == "end"} == ids
         for e in events:
-            assert set(e) == {"type", "id", "label", "score", "start_time", "end_time", "box"}
+            assert set(e) == {
+                *("type", "id", "label", "score", "start_time", "end_time", "box"),
+                *("labels", "zones"),
+            }
         motion = sub.on(f"{prefix}/{camera}/motion")
         assert motion == [b"OFF"] + [b"ON", b"OFF"] * 3  # the state at connect, then events
         assert sub.on(f"{prefix}/available")[-1] == b"offline"

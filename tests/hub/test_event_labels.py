@@ -79,7 +79,7 @@ def test_labels_and_zones_accepted_stored_merged_and_filtered(client: TestClient
         _event(label="bus"),
         _event(labels=["person", "bird"]),
         _event(labels=["person"] * 11),
-        _event(zones=[f"z{i}" for i in range(21)]),
+        _event(zones=[f"z{i}" for i in range(33)]),
         _event(zones=["x" * 101]),
         _event(zones=[""]),
         _event(zones="porch"),
