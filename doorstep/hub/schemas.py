@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import UTC, date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -269,6 +269,7 @@ MAX_EVENT_SECONDS = 3600  # agents split longer events (max_clip); matching reli
 
 EventLabel = Literal["person", "vehicle", "animal", "package", "motion"]
 """What an event shows: the best object the agent recognised, or ``motion`` (nothing)."""
+EVENT_LABELS: tuple[str, ...] = get_args(EventLabel)
 MAX_EVENT_LABELS = 10
 MAX_EVENT_ZONES = MAX_POLYGONS  # an agent's zones are the owner's polygons
 ZoneName = Annotated[str, Field(min_length=1, max_length=100)]

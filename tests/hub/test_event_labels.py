@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.hub_fixtures import Api, bearer
+from tests.hub_fixtures import Api, bearer, page_sign_in
 
 EVENTS = "/api/v1/ingest/events"
 
@@ -99,3 +99,16 @@ def test_labels_and_zones_accepted_stored_merged_and_filtered(client: TestClient
     assert _ids(client, owner, "label=vehicle") == {car["id"]}
     assert _ids(client, bearer(other), "zone=porch") == {theirs["id"]}
     assert client.get(f"/api/v1/events/{theirs['id']}", headers=owner).status_code == 404
+
+    # the timeline page filters the same way, and offers the zones events entered
+    page_sign_in(client, "labels@example.org")
+    page = client.get("/timeline?zone=porch&label=package")
+    assert page.status_code == 200
+    assert 'id="flt-zone"' in page.text and '<option value="garden"' in page.text
+    assert 'value="vehicle"' in page.text and 'value="porch" selected' in page.text
+    found = client.get("/timeline?zone=porch&label=person&format=json").json()
+    assert {e["id"] for e in found["events"]} == {car["id"], box["id"]}
+    assert found["events"][0]["zones"]
+    unknown = client.get("/timeline?zone=nowhere&label=bus")
+    assert "No event entered a zone of that name" in unknown.text
+    assert "Choose one of person, vehicle" in unknown.text

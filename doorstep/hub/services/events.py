@@ -136,6 +136,18 @@ def list_events(
     return list(session.scalars(page)), total
 
 
+def zone_names(session: Session, owner: User, recent: int = 1000) -> list[str]:
+    """The zone names the owner's recent events entered, for the timeline's zone filter."""
+    query = (
+        select(Event.zones)
+        .join(Camera)
+        .where(Camera.owner_id == owner.id)
+        .order_by(Event.start_time.desc())
+        .limit(recent)
+    )
+    return sorted({name for zones in session.scalars(query) for name in zones or []})
+
+
 def blob_in_use(session: Session, sha256: str, excluding: Iterable[str] = ()) -> bool:
     excluded = list(excluding)
     for column in (Event.clip_sha256, Event.snapshot_sha256):

@@ -17,7 +17,13 @@ from doorstep.hub.db import utcnow
 from doorstep.hub.deps import EntityId, HubDep, SessionDep
 from doorstep.hub.models import Camera, Event
 from doorstep.hub.responses import blob_response, event_public, owner_clip_response
-from doorstep.hub.schemas import AgentSettingsUpdate, CameraCreate, CameraPublic, CameraUpdate
+from doorstep.hub.schemas import (
+    EVENT_LABELS,
+    AgentSettingsUpdate,
+    CameraCreate,
+    CameraPublic,
+    CameraUpdate,
+)
 from doorstep.hub.services import cameras, deletion, events
 from doorstep.web.forms import FormErrors, FormFields, parse_form
 from doorstep.web.render import render
@@ -219,6 +225,7 @@ def timeline(
     session: SessionDep,
     camera_id: str | None = None,
     label: str | None = None,
+    zone: str | None = None,
     day: str | None = None,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
@@ -231,9 +238,12 @@ def timeline(
         except (ValueError, OverflowError):  # not a date, or 9999-12-31 (no next day)
             since = until = None
             errors["day"] = "Use a date like 2026-11-23"
-    if label not in (None, "", "person", "motion"):
-        errors["label"] = "Choose person or motion"
+    if label not in (None, "", *EVENT_LABELS):
+        errors["label"] = "Choose one of " + ", ".join(EVENT_LABELS)
         label = None
+    zone_names = events.zone_names(session, owner)
+    if zone and zone not in zone_names:
+        errors["zone"] = "No event entered a zone of that name"  # so none can match
     per_page = 24
     items, total = events.list_events(
         session,
@@ -242,6 +252,7 @@ def timeline(
         since=since,
         until=until,
         label=label or None,
+        zone=zone or None,
         limit=per_page,
         offset=(page - 1) * per_page,
     )
@@ -252,7 +263,14 @@ def timeline(
         "page": page,
         "pages": max(1, -(-total // per_page)),
         "camera_names": names,
-        "filters": {"camera_id": camera_id or "", "label": label or "", "day": day or ""},
+        "labels": EVENT_LABELS,
+        "zone_names": zone_names,
+        "filters": {
+            "camera_id": camera_id or "",
+            "label": label or "",
+            "zone": zone or "",
+            "day": day or "",
+        },
         "errors": errors,
     }
     public = ("events", "total", "page", "pages", "filters")

@@ -79,7 +79,10 @@
     var day = list.getAttribute("data-day");
     if (list.getAttribute("data-live-page") !== "1") { return false; }
     if (camera && camera !== e.camera_id) { return false; }
-    if (label && label !== e.label) { return false; }
+    var zone = list.getAttribute("data-zone");
+    if (label === "motion" && e.label !== "motion") { return false; }
+    if (label && label !== "motion" && label !== e.label && (e.labels || []).indexOf(label) < 0) { return false; }
+    if (zone && (e.zones || []).indexOf(zone) < 0) { return false; }
     return !(day && e.start_time.slice(0, 10) !== day);  // the filter's day is a UTC day
   }
 
