@@ -7,8 +7,11 @@ HTTP and run on their own thread behind ``BackgroundNotifier``.
 
 Topics: ``<prefix>/<camera>/motion`` (``ON``/``OFF``, retained),
 ``<prefix>/<camera>/events`` (JSON with ``type`` new|update|end), ``<prefix>/available``
-(retained ``online``, last will ``offline``) and Home Assistant discovery of a motion
-binary_sensor under ``<discovery_prefix>/binary_sensor/``.
+(retained ``online``, last will ``offline``), one ``ON``/``OFF`` state per label
+(``<prefix>/<camera>/person``, ``vehicle``, ``animal``, ``package``: seen in the running
+event) and per named zone (``<prefix>/<camera>/zone/<name>``: the running event's motion
+entered it), all retained, and Home Assistant discovery of a binary_sensor for each
+under ``<discovery_prefix>/binary_sensor/``.
 
 ``build_notifier`` turns the agent's configuration into the one notifier the agent uses.
 """
@@ -32,10 +35,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from doorstep.agent.config import AgentConfig
+from doorstep.agent.motion import zone_names
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Doorstep-Signature"
+SENSOR_LABELS = ("person", "vehicle", "animal", "package")
+"""What the detector recognises (``motion`` has its own sensor): one binary sensor each."""
 
 
 class Notifier(Protocol):
@@ -60,6 +66,7 @@ class MqttNotifier:
         camera: str,
         prefix: str = "doorstep",
         discovery_prefix: str | None = "homeassistant",
+        zones: list[str] | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in {"mqtt", "mqtts", "tcp"} or not parts.hostname:
@@ -70,6 +77,18 @@ class MqttNotifier:
         self.available_topic = f"{self.prefix}/available"
         self.motion_topic = f"{self.prefix}/{camera}/motion"
         self.motion = "OFF"  # republished on every (re)connect: a crashed run's ON is stale
+        # The label and zone sensors: key -> (name, topic, device class); all OFF at first.
+        self.sensors = {
+            label: (label.capitalize(), f"{self.prefix}/{camera}/{label}", "occupancy")
+            for label in SENSOR_LABELS
+        }
+        for zone in zones or []:
+            self.sensors[f"zone_{zone}"] = (
+                f"Zone {zone}",
+                f"{self.prefix}/{camera}/zone/{zone}",
+                "motion",
+            )
+        self.states = dict.fromkeys(self.sensors, "OFF")
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"doorstep-agent-{camera}", clean_session=True
         )
@@ -93,23 +112,28 @@ class MqttNotifier:
             return
         client.publish(self.available_topic, "online", qos=1, retain=True)
         client.publish(self.motion_topic, self.motion, qos=1, retain=True)
+        for key, (_name, topic, _class) in self.sensors.items():
+            client.publish(topic, self.states[key], qos=1, retain=True)
         if self.discovery_prefix:
-            client.publish(
-                f"{self.discovery_prefix}/binary_sensor/doorstep_{self.camera}/motion/config",
-                json.dumps(self.discovery_config()),
-                qos=1,
-                retain=True,
-            )
+            for key in ("motion", *self.sensors):
+                client.publish(
+                    f"{self.discovery_prefix}/binary_sensor/doorstep_{self.camera}/{key}/config",
+                    json.dumps(self.discovery_config(key)),
+                    qos=1,
+                    retain=True,
+                )
         self.connected.set()
 
-    def discovery_config(self) -> dict[str, Any]:
-        """Home Assistant MQTT discovery payload of the camera's motion binary_sensor."""
+    def discovery_config(self, key: str = "motion") -> dict[str, Any]:
+        """Home Assistant MQTT discovery payload of one of the camera's binary_sensors:
+        ``motion``, a label or ``zone_<name>``."""
+        name, topic, device_class = self.sensors.get(key, ("Motion", self.motion_topic, "motion"))
         return {
-            "name": "Motion",
-            "unique_id": f"doorstep_{self.camera}_motion",
-            "object_id": f"doorstep_{self.camera}_motion",
-            "device_class": "motion",
-            "state_topic": self.motion_topic,
+            "name": name,
+            "unique_id": f"doorstep_{self.camera}_{key}",
+            "object_id": f"doorstep_{self.camera}_{key}",
+            "device_class": device_class,
+            "state_topic": topic,
             "payload_on": "ON",
             "payload_off": "OFF",
             "availability_topic": self.available_topic,
@@ -129,6 +153,19 @@ class MqttNotifier:
             self.client.publish(self.motion_topic, self.motion, qos=1, retain=True)
         else:
             self.client.publish(f"{self.prefix}/{self.camera}/events", json.dumps(payload), qos=1)
+            self._sensor_states(payload)
+
+    def _sensor_states(self, event: dict[str, Any]) -> None:
+        """Labels and zones of the running event ON, the others OFF; only changes are sent."""
+        on: set[str] = set()
+        if event.get("type") != "end":
+            on = {event.get("label", ""), *event.get("labels", [])}
+            on |= {f"zone_{zone}" for zone in event.get("zones", [])}
+        for key, (_name, topic, _class) in self.sensors.items():
+            state = "ON" if key in on else "OFF"
+            if state != self.states[key]:
+                self.states[key] = state
+                self.client.publish(topic, state, qos=1, retain=True)
 
     def close(self) -> None:
         info = self.client.publish(self.available_topic, "offline", qos=1, retain=True)
@@ -254,7 +291,11 @@ def build_notifier(config: AgentConfig, echo: Callable[[str], None] | None = Non
     if config.mqtt_url:
         notifiers.append(
             MqttNotifier(
-                config.mqtt_url, config.camera, config.topic_prefix, config.discovery_prefix
+                config.mqtt_url,
+                config.camera,
+                config.topic_prefix,
+                config.discovery_prefix,
+                zones=zone_names(len(config.zones)),
             )
         )
     if config.webhook_urls and config.webhook_secret:

@@ -4,7 +4,10 @@ what it does when an older hub refuses a label it does not know."""
 
 from __future__ import annotations
 
+import json
 import logging
+import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +16,12 @@ import pytest
 from doorstep.agent.config import load_config
 from doorstep.agent.events import EventTracker
 from doorstep.agent.motion import MotionDetector, zone_names
+from doorstep.agent.notify import MqttNotifier
 from doorstep.agent.outbox import Outbox
 from doorstep.agent.uploader import HubClient, Uploader
 from doorstep.hub.schemas import EventCreate
 from tests.agent.receiver import KEY, Receiver
+from tests.agent.test_notify import Subscriber
 
 LEFT = [(0.0, 0.0), (0.5, 0.0), (0.5, 1.0), (0.0, 1.0)]
 RIGHT = [(0.5, 0.0), (1.0, 0.0), (1.0, 1.0), (0.5, 1.0)]
@@ -109,3 +114,56 @@ def test_an_older_hub_gets_the_event_as_person_or_motion(
         pass
     assert receiver.events[dog]["label"] == "animal" and receiver.events[dog]["zones"] == ["zone2"]
     box.close()
+
+
+@pytest.mark.mqtt
+def test_home_assistant_gets_a_binary_sensor_per_label_and_zone(
+    mqtt_broker: tuple[str, int],
+) -> None:
+    """On the real Mosquitto: discovery of each sensor, then ON while the running event
+    saw the label or entered the zone, OFF when it ends (retained, changes only)."""
+    host, port = mqtt_broker
+    camera = f"labels_{uuid.uuid4().hex[:8]}"
+    sub = Subscriber(host, port, [f"doorstep/{camera}/#", f"homeassistant/+/doorstep_{camera}/#"])
+    notifier = MqttNotifier(f"mqtt://{host}:{port}", camera, zones=zone_names(2))
+    try:
+        assert notifier.connected.wait(10)
+        event = {"id": "e1", "label": "vehicle", "labels": ["vehicle"], "zones": ["zone2"]}
+        notifier.publish("event", {"type": "new", **event})
+        notifier.publish("event", {"type": "update", **event, "labels": ["person", "vehicle"]})
+        notifier.publish("event", {"type": "end", **event, "labels": ["person", "vehicle"]})
+        notifier.publish("motion", {"state": "OFF"})  # the last message, for the wait below
+
+        def settled() -> bool:
+            return (
+                sub.on(f"doorstep/{camera}/motion")[-1:] == [b"OFF"]
+                and len(sub.on(f"doorstep/{camera}/motion")) == 2
+            )
+
+        deadline = time.monotonic() + 10
+        while not settled() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        states = {
+            key: sub.on(f"doorstep/{camera}/{key}")
+            for key in ("person", "vehicle", "animal", "package", "zone/zone1", "zone/zone2")
+        }
+        assert states == {
+            "person": [b"OFF", b"ON", b"OFF"],
+            "vehicle": [b"OFF", b"ON", b"OFF"],
+            "animal": [b"OFF"],
+            "package": [b"OFF"],
+            "zone/zone1": [b"OFF"],
+            "zone/zone2": [b"OFF", b"ON", b"OFF"],
+        }
+        for key, topic, device_class in (
+            ("vehicle", f"doorstep/{camera}/vehicle", "occupancy"),
+            ("zone_zone2", f"doorstep/{camera}/zone/zone2", "motion"),
+            ("motion", f"doorstep/{camera}/motion", "motion"),
+        ):
+            (config,) = sub.on(f"homeassistant/binary_sensor/doorstep_{camera}/{key}/config")
+            found = json.loads(config)
+            assert found["state_topic"] == topic and found["device_class"] == device_class
+            assert found["unique_id"] == f"doorstep_{camera}_{key}"
+    finally:
+        notifier.close()
+        sub.close()
