@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -17,6 +18,10 @@ from pydantic import AfterValidator, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from doorstep.errors import InvalidInput
+
+log = logging.getLogger(__name__)
+
+DEPRECATED = ("person_detection", "person_interval", "person_min_score", "person_max_checks")
 
 
 def _check_polygon(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -103,16 +108,27 @@ class AgentConfig(BaseSettings):
         description="Privacy masks, polygons of [x, y] in 0..1; black in clips and snapshots, "
         "ignored by motion detection.",
     )
-    # Person labelling
-    person_detection: bool = Field(True, description="Label events 'person' with the detector.")
-    person_interval: float = Field(
-        0.5, gt=0, le=60, description="Seconds between person checks during an event."
+    # Object detection
+    detection: bool = Field(
+        True,
+        description="Run the object detector on motion and label events person, vehicle, "
+        "animal or package (needs the vendored model; on by default when it is present).",
     )
-    person_min_score: float = Field(
-        0.9, ge=0, le=1, description="Detector score (0..1) that labels an event 'person'."
+    detect_fps: float = Field(
+        5.0,
+        gt=0,
+        le=30,
+        description="Most detector inferences per second per camera (one per motion crop).",
     )
-    person_max_checks: int = Field(
-        10, ge=0, le=10000, description="Most person checks per event (bounds the CPU spent)."
+    detect_min_score: float = Field(
+        0.4, ge=0, le=1, description="Detector score (0..1) from which a thing counts."
+    )
+    stationary_seconds: float = Field(
+        10.0,
+        gt=0,
+        le=3600,
+        description="Seconds an object (not a person) stays still before it is stationary: "
+        "it then neither starts nor keeps an event open.",
     )
     # Events and clips
     pre_roll: float = Field(5.0, ge=0, le=30, description="Seconds of video kept before motion.")
@@ -167,6 +183,26 @@ class AgentConfig(BaseSettings):
             " refers to (B-frames between analysed frames). Clips keep every frame."
         ),
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deprecated(cls, data: Any) -> Any:
+        """Settings of the HOG person detector the object detector replaced (issue 15):
+        ``person_detection`` still switches detection; the others no longer mean
+        anything and are ignored with a warning, so old config files keep working."""
+        if not isinstance(data, dict) or not any(k in data for k in DEPRECATED):
+            return data
+        data = dict(data)
+        for key in DEPRECATED:
+            if key not in data:
+                continue
+            value = data.pop(key)
+            if key == "person_detection":
+                data.setdefault("detection", value)
+                log.warning("setting person_detection is deprecated; use detection")
+            else:
+                log.warning("setting %s is ignored since the object detector replaced HOG", key)
+        return data
 
     @model_validator(mode="after")
     def _check_roll(self) -> AgentConfig:

@@ -3,7 +3,9 @@
 The loop is single-threaded: demux a packet, keep it in the pre-roll ring and hand it
 to the recorder (``recorder``: the open clips), decode it, and analyse a downscaled
 grey frame at ``analysis_fps`` (the decoder may drop frames analysis will not see:
-``schedule``, ``source``) for motion, events and person labels. Notifications go out
+``schedule``, ``source``) for motion and events; while an event runs, the object
+detector (``detector``) looks at the motion, at most ``detect_fps`` inferences a
+second, and labels the event. Notifications go out
 the moment an event starts (before any clip exists), the event is queued in the outbox
 at the same time, and uploads run on the uploader's thread, so neither a slow hub nor
 a slow webhook delays detection. The notifiers are built in ``notify``.
@@ -32,11 +34,19 @@ from av.video.stream import VideoStream
 from doorstep.agent.clips import PacketRing, packet_time
 from doorstep.agent.config import AgentConfig, with_hub_settings
 from doorstep.agent.control import ControlClient, ControlState, config_for
+from doorstep.agent.detector import (
+    LABELS,
+    MODEL_PATH,
+    Detection,
+    Detector,
+    as_rgb,
+    load_detector,
+    model_available,
+)
 from doorstep.agent.events import Event, EventTracker
 from doorstep.agent.motion import MotionDetector, MotionResult, Thumbnailer
 from doorstep.agent.notify import Notifier, NullNotifier, build_notifier
 from doorstep.agent.outbox import Outbox
-from doorstep.agent.person import Detector, HogPersonDetector
 from doorstep.agent.recorder import Recorder
 from doorstep.agent.schedule import AnalysisSchedule
 from doorstep.agent.source import PyAVSource, VideoSource
@@ -64,12 +74,19 @@ class RunResult:
     """The control states applied, by version, the first included."""
 
 
-@dataclass
-class PersonChecks:
-    """The person detector's budget for the running event."""
+def default_detector(config: AgentConfig) -> Detector | None:
+    """The vendored object detector, unless detection is off.
 
-    next_at: float = 0.0
-    done: int = 0
+    Detection is on by default when the model is present: a missing model is then a
+    warning (events keep the label ``motion``), but an error when ``detection`` was
+    asked for explicitly; a damaged model is always an error (``ModelError``).
+    """
+    if not config.detection:
+        return None
+    if not model_available() and "detection" not in config.model_fields_set:
+        log.warning("no detector model at %s: events are labelled motion only", MODEL_PATH)
+        return None
+    return load_detector(min_score=config.detect_min_score)
 
 
 class Agent:
@@ -90,16 +107,12 @@ class Agent:
         self.source = source
         self.outbox = outbox
         self.notifier = notifier or NullNotifier()
-        self.person = (
-            detector
-            if detector is not None
-            else (HogPersonDetector() if config.person_detection else None)
-        )
+        self.detector = detector if detector is not None else default_detector(config)
         self.realtime = realtime
         self.stop = stop or threading.Event()
         self.result = RunResult()
         self.recorder = Recorder(outbox, config.masks, config.max_clip)
-        self._person = PersonChecks()
+        self._next_detect = 0.0  # stream time of the next inference allowed (detect_fps)
         self._stream: VideoStream | None = None
         self._opened = False
         self.record = True
@@ -160,7 +173,6 @@ class Agent:
         aw = min(config.analysis_width, width)
         ah = max(2, round(height * aw / width / 2) * 2)
         motion = MotionDetector(config, aw, ah)
-        zone_box = _zone_box(motion)
         wall_base = self._file_wall_base()
         tracker = EventTracker(
             f"{config.id_scope}|{self.source.identity}",  # two cameras never share an event id
@@ -204,7 +216,6 @@ class Agent:
                         decoded_at = time.time()
                     if self._pending is not None and self._apply(tracker, t):
                         motion = MotionDetector(self.config, aw, ah)
-                        zone_box = _zone_box(motion)
                     if not self.record or not schedule.due(t):
                         continue
                     self.result.analysed += 1
@@ -218,7 +229,7 @@ class Agent:
                         started.detected_at = decoded_at
                         self._on_start(started, ring.packets())
                     if tracker.current is not None:
-                        self._observe(tracker.current, frame, t, result, zone_box)
+                        self._observe(tracker.current, frame, t, result)
                 if self.stop.is_set():
                     break
         finally:
@@ -278,7 +289,6 @@ class Agent:
         self.outbox.put_event(event.payload())
         self.result.events.append(event)
         assert self._stream is not None
-        self._person = PersonChecks()
         self.recorder.start(event, self._stream, pre_roll)
 
     def _on_end(self, event: Event, clip_end: float) -> None:
@@ -293,36 +303,50 @@ class Agent:
             self.notifier.publish("event", event.payload("update"))
         self.outbox.put_event(event.payload())
 
-    def _observe(
-        self,
-        event: Event,
-        frame: VideoFrame,
-        t: float,
-        result: MotionResult,
-        zone_box: tuple[float, float, float, float],
-    ) -> None:
-        """Offer the frame as the snapshot (by motion); look for a person now and then."""
+    def _observe(self, event: Event, frame: VideoFrame, t: float, result: MotionResult) -> None:
+        """Offer the frame as the snapshot (by motion); run the detector on the motion."""
         if result.motion:
             self.recorder.offer_snapshot(event, frame, result.area)
-        checks = self._person
-        if (
-            self.person is None
-            or event.label == "person"
-            or t < checks.next_at
-            or checks.done >= self.config.person_max_checks
-        ):
-            return
-        checks.next_at = t + self.config.person_interval
-        checks.done += 1
-        grey = frame.reformat(format="gray").to_ndarray()
-        found = [
-            d for d in self.person.detect(grey, zone_box) if d.score >= self.config.person_min_score
-        ]
+        found = self._detect(frame, t, result)
         if found:
-            best = max(found, key=lambda d: d.score)
-            event.label, event.score, event.box = "person", best.score, best.box
-            # Above any share of the zone moving (at most 1): a person frame always wins.
-            self.recorder.offer_snapshot(event, frame, 2.0 + best.score)
+            self._label(event, frame, found)
+
+    def _detect(self, frame: VideoFrame, t: float, result: MotionResult) -> list[Detection]:
+        """The detector's findings in the motion of this frame, if an inference is due.
+
+        At most ``detect_fps`` inferences a second: a detector that counts its
+        inferences (one per crop) is charged for each, others one per call.
+        """
+        detector = self.detector
+        if detector is None or result.box is None or t < self._next_detect:
+            return []
+        before = getattr(detector, "inferences", None)
+        found = detector.detect(as_rgb(frame), [result.box])
+        after = getattr(detector, "inferences", None)
+        spent = after - before if isinstance(before, int) and isinstance(after, int) else 1
+        self._next_detect = t + max(1, spent) / self.config.detect_fps
+        return found
+
+    def _label(self, event: Event, frame: VideoFrame, found: list[Detection]) -> None:
+        """The event takes the most important label seen so far (``LABELS`` order: a
+        person walking past a parked car makes a person event), scored by its best
+        detection; ``labels`` lists all of them.
+
+        A frame with a detection beats any frame with only motion for the snapshot, a
+        person's beats the rest. The hub hears of a new label at once (an update);
+        a better score of the same label goes with the next update or the end.
+        """
+        best = min(found, key=lambda d: (LABELS.index(d.label), -d.score))
+        seen = {d.label for d in found}
+        changed = not seen <= event.labels
+        event.labels |= seen
+        rank = LABELS.index(event.label) if event.label in LABELS else len(LABELS)
+        new_rank = LABELS.index(best.label)
+        if new_rank < rank or (new_rank == rank and best.score > event.score):
+            changed |= new_rank < rank
+            event.label, event.score, event.box = best.label, best.score, best.box
+            self.recorder.offer_snapshot(event, frame, 2.0 + (len(LABELS) - new_rank) + best.score)
+        if changed:
             self._update(event)
 
     def _feed(self, packet: Packet, t: float, tracker: EventTracker, ring: PacketRing) -> None:
@@ -336,13 +360,6 @@ class Agent:
             self._on_end(old, t)
             self.recorder.finish_event(old)
             self._on_start(new, [packet])
-
-
-def _zone_box(motion: MotionDetector) -> tuple[float, float, float, float]:
-    """The motion zone's bounding box, relative: where the person detector looks."""
-    x0, y0, x1, y1 = motion.zone_rect
-    aw, ah = motion.width, motion.height
-    return (x0 / aw, y0 / ah, (x1 - x0) / aw, (y1 - y0) / ah)
 
 
 def fetch_hub_settings(config: AgentConfig, client: HubClient) -> AgentConfig:

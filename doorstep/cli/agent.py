@@ -35,6 +35,12 @@ def agent() -> None:
 @click.option("--data-dir", type=click.Path(path_type=Path), help="Folder of the outbox.")
 @click.option("--mqtt-url", help="MQTT broker, mqtt://host:1883.")
 @click.option(
+    "--detect/--no-detect",
+    "detection",
+    default=None,
+    help="Run the object detector on motion (default: on when the model is present).",
+)
+@click.option(
     "--realtime", is_flag=True, help="Play a file at its own frame rate, like a live camera."
 )
 @click.option(
@@ -49,6 +55,7 @@ def run(
     camera: str | None,
     data_dir: Path | None,
     mqtt_url: str | None,
+    detection: bool | None,
     realtime: bool,
     quiet: bool,
     verbose: bool,
@@ -69,6 +76,7 @@ def run(
         camera=camera,
         data_dir=data_dir,
         mqtt_url=mqtt_url,
+        detection=detection,
     )
     stop = threading.Event()
 

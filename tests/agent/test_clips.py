@@ -72,7 +72,7 @@ def test_ring_starts_at_a_keyframe_at_least_pre_roll_old(traffic: Path) -> None:
 
 def split_run(video: Path) -> list[tuple[float, float, float]]:
     """Run on ``video`` with a 20 s cap: (start, end, clip seconds) of each event."""
-    config = load_config(max_clip=20.0, data_dir=Path("agent"), person_detection=False)
+    config = load_config(max_clip=20.0, data_dir=Path("agent"), detection=False)
     result = run_agent(config, str(video))
     assert result.error is None
     events = []

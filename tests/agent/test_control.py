@@ -79,7 +79,7 @@ def test_modes_zones_and_masks_reach_a_running_agent(
         event_gap=1.0,
         pre_roll=1.0,
         post_roll=1.0,
-        person_detection=False,
+        detection=False,
         data_dir=tmp_path / "agent",
     )
     stop = threading.Event()

@@ -106,9 +106,12 @@ def test_cli_prints_each_event_as_it_happens(traffic: Path) -> None:
         agent_cmd(traffic, "--config", str(config)), capture_output=True, text=True, timeout=120
     )
     assert proc.returncode == 0, proc.stderr
-    # "<time>  event <id8> started: motion" ... "<time>  event <id8> ended: motion (0.53), 5.5 s"
-    steps = [(line.split()[2], line.split()[3]) for line in proc.stdout.splitlines()]
+    # "<time>  event <id8> started: motion", "... labelled vehicle (0.82)",
+    # "<time>  event <id8> ended: vehicle (0.82), 5.2 s"
+    lines = [line.split() for line in proc.stdout.splitlines()]
+    steps = [(words[2], words[3]) for words in lines if words[3] != "labelled"]
     assert len(steps) == 6, proc.stdout
+    assert [words[4] for words in lines if words[3] == "ended:"] == ["vehicle"] * 3, proc.stdout
     for (start_id, started), (end_id, ended) in zip(steps[::2], steps[1::2], strict=True):
         assert (started, ended) == ("started:", "ended:") and start_id == end_id, proc.stdout
     assert "3 events from 576 frames" in proc.stderr
