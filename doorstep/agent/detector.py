@@ -91,6 +91,7 @@ MIN_CROP = INPUT_SIZE  # crop side in frame pixels: small things are never scale
 MAX_CROPS = 3
 CROP_MARGIN = 1.25  # a crop's side over the motion box's longer side
 NMS_IOU = 0.45
+NESTED = 0.7
 
 
 @dataclass(frozen=True)
@@ -317,11 +318,25 @@ def iou(a: Box, b: Box) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def inside(a: Box, b: Box) -> float:
+    """The share of the smaller box that lies in the other."""
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    smaller = min(a[2] * a[3], b[2] * b[3])
+    return ix * iy / smaller if smaller > 0 else 0.0
+
+
 def merge(found: list[Detection], threshold: float = NMS_IOU) -> list[Detection]:
-    """Non-maximum suppression per label: the best of boxes that overlap (IoU > threshold)."""
+    """Non-maximum suppression per label: of boxes that overlap (IoU above ``threshold``)
+    or nest (``NESTED`` of the smaller inside the other: a person's upper half, the
+    same car cut by two crops), the best one."""
     kept: list[Detection] = []
     for det in sorted(found, key=lambda d: -d.score):
-        if all(k.label != det.label or iou(k.box, det.box) <= threshold for k in kept):
+        if all(
+            k.label != det.label
+            or (iou(k.box, det.box) <= threshold and inside(k.box, det.box) < NESTED)
+            for k in kept
+        ):
             kept.append(det)
     return kept
 
