@@ -22,6 +22,7 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from doorstep.hub import mail, push
@@ -72,9 +73,10 @@ def deliver_notifications(hub: Hub, payload: dict[str, Any]) -> None:
             if user is None or not user.is_active:
                 continue
             try:
-                with session.begin_nested():  # one bad recipient spoils no one else's
-                    _deliver_note(hub, session, user, note)
-            except Exception:
+                _deliver_note(hub, session, user, note)
+            except DBAPIError:
+                raise  # the database: the whole job tries again (its messages are keyed)
+            except Exception:  # this recipient's message cannot be made: the others go
                 log.exception("notification %s to %s not delivered", note.id, user.id)
 
 

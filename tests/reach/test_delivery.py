@@ -16,6 +16,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,8 +30,10 @@ from doorstep.config import Settings
 from doorstep.hub.context import Hub, build_hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.models import Role
-from doorstep.hub.models_reach import Job
+from doorstep.hub.models_reach import Job, PushSubscription
 from doorstep.hub.models_requests import Notification
+from doorstep.hub.services.accounts import create_user
+from doorstep.hub.services.notifications import notify
 from doorstep.hub.workers import build_worker
 from tests.hub_fixtures import Api, bearer, pg_database, reset_pg_schema  # noqa: F401
 from tests.reach.push_service import STAND_IN_HOSTS, Device, PushService
@@ -299,3 +302,46 @@ def test_open_pages_toast_an_event_only_when_the_mode_notifies(
     assert off.status_code == 200, off.text
     world.api.event(key)
     assert [m["notify"] for m in seen if m["type"] == "event"] == [True, False]
+
+
+def test_a_worker_fans_out_batches_in_parallel_on_sqlite_without_losing_one(
+    tmp_path: Path,
+) -> None:
+    """Three batches of a 450-owner request, run by the worker's thread pool at once on
+    SQLite: every owner's push is queued. (With a savepoint per owner, SQLite's driver
+    lost two batches to "database is locked" and hung the rest.)"""
+    hub = build_hub(
+        Settings(
+            data_dir=tmp_path / "data",
+            database_url=f"sqlite:///{tmp_path / 'hub.db'}",
+            push_service_hosts=STAND_IN_HOSTS,
+        )
+    )
+    with session_scope(hub.sessions) as session:
+        users = [
+            create_user(
+                session, email=f"o{i}@x.org", password="pw-pw-pw-pw", name="o", role=Role.owner
+            )
+            for i in range(450)
+        ]
+        for n, user in enumerate(users):
+            session.add(
+                PushSubscription(
+                    user_id=user.id, endpoint=f"http://127.0.0.1:9/push/{n}", p256dh="k", auth="a"
+                )
+            )
+        ids = [user.id for user in users]
+    with session_scope(hub.sessions) as session:
+        for user_id in ids:
+            notify(session, user_id, "request", {"request_id": "r", "clips": 1})
+    worker = build_worker(hub)
+    with ThreadPoolExecutor(8) as pool:
+        assert worker.run_batch(pool) == 3
+    with session_scope(hub.sessions) as session:
+        states = dict(
+            session.execute(
+                select(Job.kind + ":" + Job.state, func.count()).group_by(Job.kind, Job.state)
+            ).all()
+        )
+    assert states == {"deliver.notifications:done": 3, "push.send:queued": 450}
+    hub.engine.dispose()

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from doorstep.errors import Conflict, Forbidden, NotFound
@@ -29,13 +28,12 @@ from doorstep.hub.db import new_id
 from doorstep.hub.models import AGENCY_ROLES, Agency, Camera, Event, User
 from doorstep.hub.models_requests import (
     Decision,
-    Notification,
     PoliceRequest,
     RequestClip,
     RequestRecipient,
 )
 from doorstep.hub.services import audit, tlog
-from doorstep.hub.services.notifications import notify, queue_delivery
+from doorstep.hub.services.notifications import notify_once
 from doorstep.hub.services.requests import (
     get_request,
     shared_clip_rows,
@@ -191,28 +189,14 @@ def _announce_first_access(session: Session, request: PoliceRequest, before: set
             )
         )
         # One per owner and request even when two fetches race (two tabs, two clips):
-        # the id is derived, so the second insert fails inside its savepoint.
+        # the id is derived, and a second insert of it is nothing.
         note_id = str(uuid.uuid5(FIRST_ACCESS_NOTES, f"{request.id}:{recipient_id}"))
-        if session.get(Notification, note_id) is not None:
-            continue
         details = {
             "request_id": request.id,
             "incident_type": request.incident_type,
             "clips": int(fetched or 0),
         }
-        try:
-            with session.begin_nested():
-                notify(
-                    session,
-                    recipient.owner_id,
-                    "clip_accessed",
-                    details,
-                    deliver=False,
-                    note_id=note_id,
-                )
-        except IntegrityError:
-            continue  # the other fetch told the owner
-        queue_delivery(session, note_id)
+        notify_once(session, note_id, recipient.owner_id, "clip_accessed", details)
 
 
 def open_snapshot(

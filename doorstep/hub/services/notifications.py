@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from doorstep.hub.db import new_id
+from doorstep.hub.db import new_id, utcnow
 from doorstep.hub.live import publish_after_commit
 from doorstep.hub.models_requests import Notification
 from doorstep.hub.queue import open_job
@@ -92,9 +93,44 @@ def notify(
     queue its delivery by push and email (``deliver=False``: the caller queues it)."""
     note = Notification(id=note_id or new_id(), user_id=user_id, kind=kind, payload=payload)
     session.add(note)
+    _announce(session, note.id, user_id, kind, payload, deliver)
+    return note
+
+
+def notify_once(
+    session: Session,
+    note_id: str,
+    user_id: str,
+    kind: str,
+    payload: dict[str, Any],
+    *,
+    deliver: bool = True,
+) -> bool:
+    """:func:`notify` with a fixed id, and nothing if a notification with that id exists
+    (even one a concurrent transaction is inserting): returns whether this one was made.
+
+    For announcements that must go once however many requests race to make them; one
+    statement (insert or nothing), so no savepoint is needed (SQLite's driver mishandles
+    them).
+    """
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    made = session.execute(
+        insert(Notification)
+        .values(id=note_id, user_id=user_id, kind=kind, payload=payload, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    if getattr(made, "rowcount", 0) != 1:
+        return False
+    _announce(session, note_id, user_id, kind, payload, deliver)
+    return True
+
+
+def _announce(
+    session: Session, note_id: str, user_id: str, kind: str, payload: dict[str, Any], deliver: bool
+) -> None:
     message = {
         "type": "notification",
-        "id": note.id,
+        "id": note_id,
         "kind": kind,
         "title": title_for(kind, payload),
         "url": url_for(kind, payload),
@@ -102,8 +138,7 @@ def notify(
     }
     publish_after_commit(session, user_id, message)
     if deliver:
-        queue_delivery(session, note.id)
-    return note
+        queue_delivery(session, note_id)
 
 
 DELIVERY_BATCH = 200
