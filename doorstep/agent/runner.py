@@ -39,13 +39,13 @@ from doorstep.agent.detector import (
     MODEL_PATH,
     Detection,
     Detector,
-    as_rgb,
     load_detector,
     model_available,
 )
 from doorstep.agent.events import Event, EventTracker
 from doorstep.agent.motion import MotionDetector, MotionResult, Thumbnailer
 from doorstep.agent.notify import Notifier, NullNotifier, build_notifier
+from doorstep.agent.objects import ObjectStage
 from doorstep.agent.outbox import Outbox
 from doorstep.agent.recorder import Recorder
 from doorstep.agent.schedule import AnalysisSchedule
@@ -112,7 +112,6 @@ class Agent:
         self.stop = stop or threading.Event()
         self.result = RunResult()
         self.recorder = Recorder(outbox, config.masks, config.max_clip)
-        self._next_detect = 0.0  # stream time of the next inference allowed (detect_fps)
         self._stream: VideoStream | None = None
         self._opened = False
         self.record = True
@@ -173,6 +172,12 @@ class Agent:
         aw = min(config.analysis_width, width)
         ah = max(2, round(height * aw / width / 2) * 2)
         motion = MotionDetector(config, aw, ah)
+        objects = ObjectStage(
+            self.detector,
+            motion.zone,
+            detect_fps=config.detect_fps,
+            stationary_seconds=config.stationary_seconds,
+        )
         wall_base = self._file_wall_base()
         tracker = EventTracker(
             f"{config.id_scope}|{self.source.identity}",  # two cameras never share an event id
@@ -216,11 +221,13 @@ class Agent:
                         decoded_at = time.time()
                     if self._pending is not None and self._apply(tracker, t):
                         motion = MotionDetector(self.config, aw, ah)
+                        objects.zone = motion.zone
                     if not self.record or not schedule.due(t):
                         continue
                     self.result.analysed += 1
                     grey = thumbnail(frame)
                     result = motion.update(grey, t)
+                    result, found = objects.look(frame, t, result, tracker.current is not None)
                     ended, started = tracker.update(t, result)
                     schedule.hurry = tracker.confirming
                     if ended is not None:
@@ -229,7 +236,7 @@ class Agent:
                         started.detected_at = decoded_at
                         self._on_start(started, ring.packets())
                     if tracker.current is not None:
-                        self._observe(tracker.current, frame, t, result)
+                        self._observe(tracker.current, frame, result, found)
                 if self.stop.is_set():
                     break
         finally:
@@ -303,29 +310,15 @@ class Agent:
             self.notifier.publish("event", event.payload("update"))
         self.outbox.put_event(event.payload())
 
-    def _observe(self, event: Event, frame: VideoFrame, t: float, result: MotionResult) -> None:
-        """Offer the frame as the snapshot (by motion); run the detector on the motion."""
+    def _observe(
+        self, event: Event, frame: VideoFrame, result: MotionResult, found: list[Detection]
+    ) -> None:
+        """Offer the frame as the snapshot (by motion); label the event by the active
+        tracked objects seen now (``objects``: stationary ones label nothing)."""
         if result.motion:
             self.recorder.offer_snapshot(event, frame, result.area)
-        found = self._detect(frame, t, result)
         if found:
             self._label(event, frame, found)
-
-    def _detect(self, frame: VideoFrame, t: float, result: MotionResult) -> list[Detection]:
-        """The detector's findings in the motion of this frame, if an inference is due.
-
-        At most ``detect_fps`` inferences a second: a detector that counts its
-        inferences (one per crop) is charged for each, others one per call.
-        """
-        detector = self.detector
-        if detector is None or result.box is None or t < self._next_detect:
-            return []
-        before = getattr(detector, "inferences", None)
-        found = detector.detect(as_rgb(frame), [result.box])
-        after = getattr(detector, "inferences", None)
-        spent = after - before if isinstance(before, int) and isinstance(after, int) else 1
-        self._next_detect = t + max(1, spent) / self.config.detect_fps
-        return found
 
     def _label(self, event: Event, frame: VideoFrame, found: list[Detection]) -> None:
         """The event takes the most important label seen so far (``LABELS`` order: a
