@@ -15,11 +15,13 @@ Why this shape (docs/reach.md, "Email"):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import ipaddress
 import logging
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -107,12 +109,9 @@ def _loopback(host: str) -> bool:
         return False
 
 
-def send(server: SmtpServer, message: EmailMessage, timeout: float = TIMEOUT_SECONDS) -> None:
-    """Hand ``message`` to the server: TLS (implicit, or STARTTLS when offered), login when
-    a user is given, then send. Raises what :mod:`smtplib` raises.
-
-    A password is never sent over an unencrypted connection, except to this machine.
-    """
+def connect(server: SmtpServer, timeout: float = TIMEOUT_SECONDS) -> smtplib.SMTP:
+    """A connection ready to send: TLS (implicit, or STARTTLS when offered), logged in
+    when a user is given. A password is never sent unencrypted, except to this machine."""
     smtp: smtplib.SMTP
     if server.implicit_tls:
         smtp = smtplib.SMTP_SSL(
@@ -120,7 +119,7 @@ def send(server: SmtpServer, message: EmailMessage, timeout: float = TIMEOUT_SEC
         )
     else:
         smtp = smtplib.SMTP(server.host, server.port, timeout=timeout)
-    with smtp:
+    try:
         smtp.ehlo()
         encrypted = server.implicit_tls
         if not encrypted and smtp.has_extn("starttls"):
@@ -134,7 +133,43 @@ def send(server: SmtpServer, message: EmailMessage, timeout: float = TIMEOUT_SEC
                     "unencrypted; use smtps:// or a server with STARTTLS"
                 )
             smtp.login(server.username, server.password or "")
+    except BaseException:
+        smtp.close()
+        raise
+    return smtp
+
+
+_open = threading.local()  # each worker thread keeps its connection to the mail server
+
+
+def send(server: SmtpServer, message: EmailMessage, timeout: float = TIMEOUT_SECONDS) -> None:
+    """Hand ``message`` to the server over this thread's open connection (a new one when
+    there is none, the server changed, or it closed the old one). Raises what
+    :mod:`smtplib` raises. Reusing the connection saves the greeting, TLS and login of
+    every message after the first: a police request to thousands of owners is thousands
+    of messages."""
+    kept: tuple[SmtpServer, smtplib.SMTP] | None = getattr(_open, "smtp", None)
+    if kept is not None and kept[0] == server:
+        try:
+            kept[1].send_message(message)
+            return
+        except (smtplib.SMTPServerDisconnected, OSError):
+            pass  # closed or broken while idle: open a new one below
+        except smtplib.SMTPResponseException as exc:
+            if exc.smtp_code != 421:  # 421: the server is closing this connection
+                raise
+    if kept is not None:
+        with contextlib.suppress(Exception):
+            kept[1].close()
+        _open.smtp = None
+    smtp = connect(server, timeout)
+    _open.smtp = (server, smtp)
+    try:
         smtp.send_message(message)
+    except (smtplib.SMTPServerDisconnected, OSError):
+        _open.smtp = None
+        smtp.close()
+        raise
 
 
 # -- composing ----------------------------------------------------------------------
