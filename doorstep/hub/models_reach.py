@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from doorstep.hub.db import Base, new_id, utcnow
@@ -71,6 +71,7 @@ class NotificationRule(Base):
     )
     zone: Mapped[str | None] = mapped_column(String(100), default=None)  # None: anywhere
     labels: Mapped[list[str]] = mapped_column(JSON, default=list)  # empty: any label
+    min_score: Mapped[float | None] = mapped_column(Float, default=None)  # None: any score
     channels: Mapped[list[str]] = mapped_column(JSON, default=list)  # push, email, mqtt
     quiet_start: Mapped[str | None] = mapped_column(String(5), default=None)  # "22:00"
     quiet_end: Mapped[str | None] = mapped_column(String(5), default=None)  # "07:00"

@@ -148,6 +148,7 @@ def test_rules_reach_the_agent_state_and_bump_its_version(
             "id": rule["id"],
             "zone": None,
             "labels": ["person"],
+            "min_score": None,
             "quiet_start": "23:00",
             "quiet_end": "06:00",
             "timezone": BERLIN.key,

@@ -72,13 +72,13 @@ def test_a_vehicle_in_a_person_only_zone_notifies_no_one(client: TestClient) -> 
     reply = client.post("/api/v1/notification-rules", json=rule, headers=bearer(token))
     assert reply.status_code == 201, reply.text
 
-    def event(label: str, labels: list[str], zones: list[str]) -> str:
+    def event(label: str, labels: list[str], zones: list[str], score: float = 0.8) -> str:
         start = datetime.now(UTC) - timedelta(minutes=1)
         body: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "start_time": start.isoformat(),
             "label": label,
-            "score": 0.8,
+            "score": score,
             "labels": labels,
             "zones": zones,
         }
@@ -94,3 +94,16 @@ def test_a_vehicle_in_a_person_only_zone_notifies_no_one(client: TestClient) -> 
     assert _deliver(client, event("person", ["person"], ["porch"]), user_id) == (1, 1)
     # a car and a person on the porch: the car's higher score does not hide the person
     assert _deliver(client, event("vehicle", ["person", "vehicle"], ["porch"]), user_id) == (1, 1)
+
+    # The zone can also ask for a minimum score: a faint person no longer pushes.
+    rule_id = reply.json()["id"]
+    stricter = client.patch(
+        f"/api/v1/notification-rules/{rule_id}", json={"min_score": 0.7}, headers=bearer(token)
+    )
+    assert stricter.status_code == 200 and stricter.json()["min_score"] == 0.7, stricter.text
+    assert _deliver(client, event("person", ["person"], ["porch"], 0.55), user_id) == (1, 0)
+    assert _deliver(client, event("person", ["person"], ["porch"], 0.9), user_id) == (1, 1)
+    too_high = client.patch(
+        f"/api/v1/notification-rules/{rule_id}", json={"min_score": 1.5}, headers=bearer(token)
+    )
+    assert too_high.status_code == 422 and too_high.json()["field"] == "min_score"

@@ -37,7 +37,16 @@ LABELS: tuple[str, ...] = get_args(Label)
 CHANNELS: tuple[str, ...] = get_args(Channel)
 DEFAULT_CHANNELS = frozenset({"push"})
 MAX_RULES = 100
-FIELDS = ("camera_id", "zone", "labels", "channels", "quiet_start", "quiet_end", "enabled")
+FIELDS = (
+    "camera_id",
+    "zone",
+    "labels",
+    "min_score",
+    "channels",
+    "quiet_start",
+    "quiet_end",
+    "enabled",
+)
 
 
 # -- reading rules ---------------------------------------------------------------------
@@ -161,16 +170,24 @@ def _event_labels(event: Any) -> set[str]:
 
 
 def matches(rule: NotificationRule, camera: Camera, event: Any) -> bool:
-    """Camera, zone and label; a zone rule matches only an event that lists the zone,
-    a rule's labels only an event that saw one of them (a person-only porch rule says
-    nothing of a car that only crossed the porch)."""
+    """Camera, zone, label and score; a zone rule matches only an event that lists the
+    zone, a rule's labels only an event that saw one of them (a person-only porch rule
+    says nothing of a car that only crossed the porch), a minimum score only an event
+    scored at least that."""
     if not rule.enabled:
         return False
     if rule.camera_id is not None and rule.camera_id != camera.id:
         return False
     if rule.zone is not None and rule.zone not in (_event_zones(event) or []):
         return False
-    return not rule.labels or bool(_event_labels(event) & set(rule.labels))
+    if rule.labels and not _event_labels(event) & set(rule.labels):
+        return False
+    return rule.min_score is None or _event_score(event) >= rule.min_score
+
+
+def _event_score(event: Any) -> float:
+    score = event.get("score") if isinstance(event, dict) else getattr(event, "score", None)
+    return float(score or 0.0)
 
 
 def event_channels(
@@ -206,6 +223,7 @@ def agent_rules(session: Session, owner: User, camera: Camera) -> list[dict[str,
             "id": rule.id,
             "zone": rule.zone,
             "labels": list(rule.labels or []),
+            "min_score": rule.min_score,
             "quiet_start": rule.quiet_start,
             "quiet_end": rule.quiet_end,
             "timezone": owner.timezone or "UTC",
