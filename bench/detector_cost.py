@@ -7,7 +7,8 @@
    cars in view nearly all the time) and PETS09 made 720p25 (``vtest_h264.mp4`` scaled to
    960x720, padded to 1280x720, each frame repeated to 25 fps, H.264 without B-frames as
    many IP cameras send it; ffmpeg, into a temporary folder), its zone the person region
-   of agent_quality (x 450-768, y 300-576 of the original), ``event_gap`` 1 s.
+   of agent_quality (x 450-768, y 300-576 of the original), ``event_gap`` 1 s
+   (``--pets-gap``: a shorter gap splits the visits into more events, more samples for 2).
 2. **First ``person`` label** (the PETS run with detection on): the wall time of the
    first notification saying ``person`` (MQTT/webhook ``new`` or ``update``, recorded by
    an in-process notifier) minus (a) the wall time the event's starting frame left the
@@ -138,6 +139,7 @@ def spread(values: list[float]) -> str:
     return (
         f"n {len(values)}, p50 {statistics.median(values):.0f} ms, "
         f"p99 {percentile(values, 0.99):.0f} ms, max {max(values):.0f} ms"
+        + (f" (all: {', '.join(f'{v:.0f}' for v in sorted(values))})" if len(values) <= 30 else "")
     )
 
 
@@ -193,6 +195,12 @@ def main() -> None:
     )
     parser.add_argument("--repeat", type=int, default=2, help="traffic runs of each arm")
     parser.add_argument("--skip", choices=["traffic", "pets", "speed"], action="append")
+    parser.add_argument(
+        "--pets-gap", type=float, default=1.0, help="event_gap of the PETS runs (s)"
+    )
+    parser.add_argument(
+        "--pets-only-on", action="store_true", help="PETS with detection on only (latency)"
+    )
     args = parser.parse_args()
     skip = set(args.skip or [])
     cv2.setNumThreads(1)
@@ -220,9 +228,9 @@ def main() -> None:
             )
         if "pets" not in skip:
             video = pets_720p25(args.media, folder)
-            for on in (False, True):
+            for on in (True,) if args.pets_only_on else (False, True):
                 run = realtime_run(
-                    video, folder / f"pets{on}", on, zones=[pets_zone()], event_gap=1.0
+                    video, folder / f"pets{on}", on, zones=[pets_zone()], event_gap=args.pets_gap
                 )
                 print(
                     f"PETS 720p25 realtime, detection {'on ' if on else 'off'}: "

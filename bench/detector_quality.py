@@ -260,12 +260,14 @@ def pets_boxes(media: Path, data_dir: Path, thresholds: list[float]) -> None:
     started = time.perf_counter()
     result, calls = run_recorded(config, video, recorder, detector)
     wall = time.perf_counter() - started
+    inferences = getattr(detector, "inferences", 0)
     frames = sorted({c.frame for c in calls})
     regions = [len(c.regions) for c in calls]
     print(
         f"PETS boxes: {result.frames} frames, {result.analysed} analysed, {len(calls)} detector "
         f"calls on {len(frames)} frames ({len(calls) / max(1, result.frames) * 100:.0f}% of "
         f"frames), regions per call mean {np.mean(regions):.2f} max {max(regions, default=0)}; "
+        f"{inferences} inferences ({inferences / max(1, len(calls)):.2f} crops per call), "
         f"detector {recorder.seconds / max(1, len(calls)) * 1000:.1f} ms per call, "
         f"run {wall:.1f} s; {len(result.events)} events"
     )
