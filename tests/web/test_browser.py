@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import IN_CI, REPO_ROOT
+from tests.conftest import REPO_ROOT
 from tests.hub_fixtures import TOTP_SECRETS, remember_totp, totp_code
 from tests.server_process import ServerProcess
 
@@ -43,20 +43,6 @@ pytestmark = pytest.mark.browser
 
 
 CAMERA_NAME = "Front door <img src=x onerror=\"document.title='XSS'\">"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        if IN_CI:
-            pytest.fail("Chromium is missing; scripts/install installs it with apt-get")
-        pytest.skip("Chromium not installed (scripts/install installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

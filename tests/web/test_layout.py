@@ -26,10 +26,10 @@ from doorstep.demo import SAMPLE_VIDEO
 from doorstep.demo.seed import CENTRE, DEMO_PASSWORD, seed
 from doorstep.hub.context import build_hub
 from doorstep.hub.db import utcnow
-from tests.conftest import IN_CI, TEST_PASSWORD_HASH_COSTS
+from tests.conftest import TEST_PASSWORD_HASH_COSTS
 from tests.hub_fixtures import TOTP_SECRETS, remember_totp, totp_code
 from tests.server_process import ServerProcess
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, shot
+from tests.web.test_browser import shot
 
 pytestmark = pytest.mark.browser
 
@@ -186,20 +186,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         yield Demo(server, ids)
     finally:
         server.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        if IN_CI:
-            pytest.fail("Chromium is missing; scripts/install installs it with apt-get")
-        pytest.skip("Chromium not installed (scripts/install installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 def context(browser: object, demo: Demo, role: str, viewport: dict[str, int]) -> object:

@@ -24,8 +24,6 @@ from doorstep.hub.security_headers import site_policy
 from tests.hub_fixtures import page_sign_in
 from tests.server_process import ServerProcess
 from tests.web.test_browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     add_user,
     csp_violations,
     fill_sign_in,
@@ -228,18 +226,6 @@ def map_hub(tmp_path_factory: pytest.TempPathFactory, map_services: MapServices)
         add_user(server, email, role, agency)
     yield server.url
     server.stop()
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium not installed (scripts/install installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def signed_in(context: Any, base: str, email: str, landing: str) -> Any:

@@ -23,7 +23,6 @@ import hashlib
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,10 +34,9 @@ from doorstep.config import Settings
 from doorstep.hub import push
 from doorstep.hub.context import build_hub
 from doorstep.hub.db import session_scope
-from tests.conftest import IN_CI
 from tests.reach.push_service import STAND_IN_HOSTS, Device, PushService
 from tests.server_process import ServerProcess
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD
+from tests.web.test_browser import PASSWORD
 
 pytestmark = pytest.mark.browser
 
@@ -60,20 +58,6 @@ STUB_SUBSCRIBE = """
   };
 })();
 """
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if IN_CI:
-            pytest.fail("Chromium is missing; scripts/install installs it with apt-get")
-        pytest.skip("Chromium not installed (scripts/install installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def wait_for(page: Any, check: Any, what: str, timeout: float = 10.0) -> Any:

@@ -20,10 +20,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import IN_CI
 from tests.hub_fixtures import Api, bearer, page_csrf, page_sign_in, sqlite_hub
 from tests.server_process import ServerProcess
-from tests.web.test_browser import CHROMIUM, CHROMIUM_ARGS, PASSWORD, first_frame_jpeg, shot
+from tests.web.test_browser import PASSWORD, first_frame_jpeg, shot
 
 NEW_YORK = ZoneInfo("America/New_York")
 DAY = "2026-03-03"  # a past day; its events are placed at fixed times in the owner's zone
@@ -139,20 +138,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     hub.start()
     yield hub
     hub.stop()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        if IN_CI:
-            pytest.fail("Chromium is missing; scripts/install installs it with apt-get")
-        pytest.skip("Chromium not installed (scripts/install installs it)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
 
 
 class Camera:
