@@ -30,6 +30,8 @@ from doorstep.agent.detector import Detection, Detector, as_rgb
 from doorstep.agent.motion import MotionResult
 from doorstep.agent.tracking import Box, Track, Tracker
 
+RECENT_SECONDS = 1.0
+"""How far back a new event takes its first label from (its motion's confirmation)."""
 STATIONARY_CHECK = 1.0
 """Seconds between inferences while all motion is on stationary objects."""
 
@@ -80,6 +82,16 @@ class ObjectStage:
                 box = max(standing, key=lambda track: track.best_score).box
                 result = replace(result, motion=True, box=box)
         return result, [Detection(track.label, track.best_score, track.box) for track in seen]
+
+    def recent(self, t: float, within: float = RECENT_SECONDS) -> list[Detection]:
+        """The active things seen in the last ``within`` seconds: what a new event saw
+        while its motion was being confirmed (the inference budget was spent then, so the
+        next one may be 200-400 ms away)."""
+        return [
+            Detection(track.label, track.best_score, track.box)
+            for track in self.tracker.active()
+            if track.last_seen >= t - within and not track.stationary
+        ]
 
     def _inside(self, track: Track) -> bool:
         """Whether the track's feet (its box's bottom centre) are in the motion zone."""

@@ -235,6 +235,9 @@ class Agent:
                     if started is not None:
                         started.detected_at = decoded_at
                         self._on_start(started, ring.packets())
+                        early = objects.recent(t)  # seen while its motion was confirmed
+                        if early:
+                            self._label(started, frame, early)
                     if tracker.current is not None:
                         self._observe(tracker.current, frame, result, found)
                 if self.stop.is_set():
