@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from doorstep.hub.schemas import UUID_PATTERN, JsonBool, JsonFloat
+from doorstep.hub.schemas import UUID_PATTERN, Fraction, JsonBool
 from doorstep.hub.services.modes import Mode
 from doorstep.hub.services.rules import Channel, Label
 
@@ -93,8 +93,8 @@ class RuleFields(BaseModel):
     labels: list[Label] = Field(
         default_factory=list, max_length=5, description="What the event shows; empty: anything."
     )
-    min_score: JsonFloat | None = Field(
-        None, ge=0, le=1, description="The least score of the label the rule names; none: any."
+    min_score: Fraction | None = Field(
+        None, description="The least score of the label the rule names; none: any."
     )
     channels: list[Channel] = Field(
         default_factory=lambda: list[Channel](["push"]),
