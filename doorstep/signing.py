@@ -107,11 +107,17 @@ def _create_key_file(path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
+    create_secret_file(path, pem)
+
+
+def create_secret_file(path: Path, content: bytes) -> None:
+    """Write ``content`` to ``path`` readable by the owner only (0600), whole or not at
+    all, unless the file exists: when two processes race, the first one's file stays."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".key-", dir=path.parent)  # mkstemp opens 0600
     try:
         with os.fdopen(fd, "wb") as f:
-            f.write(pem)
+            f.write(content)
             f.flush()
             os.fsync(f.fileno())
         with contextlib.suppress(FileExistsError):  # another process won the race

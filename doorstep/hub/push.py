@@ -19,11 +19,8 @@
 from __future__ import annotations
 
 import base64
-import contextlib
 import hashlib
 import json
-import os
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -41,10 +38,10 @@ from sqlalchemy.orm import Session
 
 from doorstep.config import Settings
 from doorstep.errors import InvalidInput
-from doorstep.fsutil import fsync_dir
 from doorstep.hub.db import session_scope, utcnow
 from doorstep.hub.models_reach import PushSubscription
 from doorstep.hub.queue import PermanentFailure, enqueue_many, job
+from doorstep.signing import create_secret_file
 
 if TYPE_CHECKING:
     from doorstep.hub.context import Hub
@@ -141,18 +138,7 @@ def _create_key_file(path: Path) -> None:
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".vapid-", dir=path.parent)  # mkstemp opens 0600
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        with contextlib.suppress(FileExistsError):  # another process won the race: use its key
-            os.link(tmp, path)
-    finally:
-        os.unlink(tmp)
-    fsync_dir(path.parent)
+    create_secret_file(path, pem)  # another process may win the race: its key is used
 
 
 def load_or_create_vapid_key(settings: Settings) -> VapidKey:
