@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -11,16 +10,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.models import Camera, User
-from doorstep.hub.models_reach import Job, PushSubscription
-from doorstep.hub.models_requests import Notification
+from doorstep.hub.models_reach import PushSubscription
 from doorstep.hub.services import rules
-from doorstep.hub.workers import build_worker
 from tests.hub_fixtures import Api, bearer, sqlite_hub
+from tests.reach.delivered import delivered
 
 BERLIN = ZoneInfo("Europe/Berlin")
 RULES = "/api/v1/notification-rules"
@@ -222,30 +219,7 @@ def test_quiet_hours_hold_back_push_but_not_the_inbox_entry(
     api = Api(client)
 
     def deliver(event_id: str) -> tuple[int, int]:
-        """(inbox entries, push jobs) of the event, once its delivery job ran."""
-        deadline = time.monotonic() + 10
-        while True:  # this drain, or the hub's own worker, runs it
-            build_worker(hub).drain()
-            with session_scope(hub.sessions) as session:
-                state = session.scalar(select(Job.state).where(Job.key == f"event:{event_id}"))
-            if state in ("done", "dead") or time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        with session_scope(hub.sessions) as session:
-            notes = [
-                n
-                for n in session.scalars(
-                    select(Notification).where(Notification.user_id == user_id)
-                )
-                if n.payload.get("event_id") == event_id
-            ]
-            pushes = [
-                j
-                for j in session.scalars(select(Job).where(Job.kind == "push.send"))
-                if j.payload["user_id"] == user_id
-                and j.payload["message"]["id"] in {n.id for n in notes}
-            ]
-            return len(notes), len(pushes)
+        return delivered(hub, event_id, user_id)
 
     quiet_event = api.event(camera["api_key"])
     assert deliver(quiet_event["id"]) == (1, 0)  # in the inbox, not pushed

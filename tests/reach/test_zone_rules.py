@@ -3,7 +3,6 @@ zone notifies no one", end to end through ingest and the delivery job."""
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,15 +10,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from doorstep.hub.context import Hub
 from doorstep.hub.db import session_scope
 from doorstep.hub.models import Camera
-from doorstep.hub.models_reach import Job, PushSubscription
-from doorstep.hub.models_requests import Notification
-from doorstep.hub.workers import build_worker
+from doorstep.hub.models_reach import PushSubscription
 from tests.hub_fixtures import Api, bearer, sqlite_hub
+from tests.reach.delivered import delivered
 
 
 @pytest.fixture(scope="module")
@@ -29,28 +26,8 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 
 
 def _deliver(client: TestClient, event_id: str, user_id: str) -> tuple[int, int]:
-    """(inbox entries, push jobs) of the event, once its delivery job ran."""
     hub: Hub = client.app.state.hub  # type: ignore[attr-defined]
-    deadline = time.monotonic() + 10
-    while True:  # this drain, or the hub's own worker, runs it
-        build_worker(hub).drain()
-        with session_scope(hub.sessions) as session:
-            state = session.scalar(select(Job.state).where(Job.key == f"event:{event_id}"))
-        if state in ("done", "dead") or time.monotonic() > deadline:
-            break
-        time.sleep(0.05)
-    with session_scope(hub.sessions) as session:
-        notes = {
-            n.id
-            for n in session.scalars(select(Notification).where(Notification.user_id == user_id))
-            if n.payload.get("event_id") == event_id
-        }
-        pushes = [
-            j
-            for j in session.scalars(select(Job).where(Job.kind == "push.send"))
-            if j.payload["user_id"] == user_id and j.payload["message"]["id"] in notes
-        ]
-        return len(notes), len(pushes)
+    return delivered(hub, event_id, user_id)
 
 
 def test_a_vehicle_in_a_person_only_zone_notifies_no_one(client: TestClient) -> None:
