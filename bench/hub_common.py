@@ -27,11 +27,13 @@ from typing import Any
 
 import httpx
 import psycopg
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert
 from tqdm import tqdm
 
 from doorstep.hub.db import make_engine
 from doorstep.hub.migrate import upgrade
+from doorstep.hub.models import ApiToken
+from doorstep.hub.security import secret_hash
 
 PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 MEDIA = Path(__file__).resolve().parents[2] / "shared" / "media"
@@ -301,3 +303,23 @@ def load_world(
     loader.insert("events", event_cols, event_rows())
     loader.analyze()
     return World(owner_ids, camera_ids, lonlat, event_ids)
+
+
+def add_tokens(engine: Engine, owner_ids: list[str]) -> dict[str, str]:
+    """A user token per owner given (API and, as the session cookie, the pages)."""
+    now = datetime.now(UTC)
+    tokens = {owner: f"dst_bench_{uuid.uuid4().hex}" for owner in owner_ids}
+    with engine.begin() as conn:
+        conn.execute(
+            insert(ApiToken),
+            [
+                {
+                    "token_hash": secret_hash(t),
+                    "user_id": o,
+                    "created_at": now,
+                    "expires_at": now + timedelta(days=1),
+                }
+                for o, t in tokens.items()
+            ],
+        )
+    return tokens

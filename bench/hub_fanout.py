@@ -30,21 +30,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from hub_common import database, load_world, machine, migrated_engine, serve
+from hub_common import add_tokens, database, load_world, machine, migrated_engine, serve
 from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from doorstep import geo
 from doorstep.hub import totp
 from doorstep.hub.db import make_session_factory, new_id, session_scope
-from doorstep.hub.models import ApiToken, Role
+from doorstep.hub.models import Role
 from doorstep.hub.models_requests import (
     Notification,
     PoliceRequest,
     RequestClip,
     RequestRecipient,
 )
-from doorstep.hub.security import secret_hash
 from doorstep.hub.services import mfa
 from doorstep.hub.services.accounts import create_user
 from doorstep.hub.services.matching import match
@@ -169,33 +168,9 @@ def bench_backend(backend: str, args: argparse.Namespace) -> None:
             event_time=event_time,
             rng=random.Random(args.seed),
         )
-        sessions = make_session_factory(engine)
-        officer_secret = totp.new_secret()  # police sign in with a TOTP code as well
-        with session_scope(sessions) as session:
-            officer_user = create_user(
-                session,
-                email="officer@bench.example",
-                password=PASSWORD,
-                name="Officer",
-                role=Role.officer,
-                agency_name="Bench Police",
-            )
-            mfa.set_secret(session, officer_user, officer_secret, now)
+        officer_secret = add_officer(engine, now)
         sample = random.Random(args.seed).sample(world.owner_ids, SAMPLE_OWNERS)
-        tokens = {owner: f"dst_bench_{uuid.uuid4().hex}" for owner in sample}
-        with engine.begin() as conn:
-            conn.execute(
-                insert(ApiToken),
-                [
-                    {
-                        "token_hash": secret_hash(t),
-                        "user_id": o,
-                        "created_at": now,
-                        "expires_at": now + timedelta(days=1),
-                    }
-                    for o, t in tokens.items()
-                ],
-            )
+        tokens = add_tokens(engine, sample)
         area = square(*CENTER, HALF_M)
         parsed = geo.parse_area(area)
         with Session(engine) as session:
@@ -261,6 +236,23 @@ def bench_backend(backend: str, args: argparse.Namespace) -> None:
         print(f"| {name} | {min(values):.2f} | {runs} | {per:.3f} | {min(values) / floor:.1f}x |")
     print(f"  inboxes checked through GET /api/v1/inbox: {SAMPLE_OWNERS} owners, all list it")
     print(f"  fan-out minus empty request: {best - min(empty):.2f} s")
+
+
+def add_officer(engine: Engine, now: datetime) -> str:
+    """The benchmark's officer (City police); returns the TOTP secret they sign in with,
+    since police sign in with a code as well."""
+    secret = totp.new_secret()
+    with session_scope(make_session_factory(engine)) as session:
+        officer = create_user(
+            session,
+            email="officer@bench.example",
+            password=PASSWORD,
+            name="Officer",
+            role=Role.officer,
+            agency_name="Bench Police",
+        )
+        mfa.set_secret(session, officer, secret, now)
+    return secret
 
 
 def main() -> None:

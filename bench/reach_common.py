@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,9 +25,8 @@ from aiosmtpd.controller import Controller
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from hub_common import Loader, free_port
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine
 
-from doorstep.hub.models import ApiToken
 from doorstep.hub.security import CAMERA_KEY_PREFIX, secret_hash
 
 
@@ -165,26 +164,6 @@ def set_camera_keys(engine: Engine, camera_ids: list[str]) -> list[str]:
     finally:
         raw.close()
     return keys
-
-
-def add_tokens(engine: Engine, owner_ids: list[str]) -> dict[str, str]:
-    """A user token per owner given (API and, as the session cookie, the pages)."""
-    now = datetime.now(UTC)
-    tokens = {owner: f"dst_bench_{uuid.uuid4().hex}" for owner in owner_ids}
-    with engine.begin() as conn:
-        conn.execute(
-            insert(ApiToken),
-            [
-                {
-                    "token_hash": secret_hash(t),
-                    "user_id": o,
-                    "created_at": now,
-                    "expires_at": now + timedelta(days=1),
-                }
-                for o, t in tokens.items()
-            ],
-        )
-    return tokens
 
 
 def summary(values: list[float]) -> str:

@@ -29,16 +29,12 @@ from typing import Any
 
 import httpx
 from hub_common import database, load_world, machine, migrated_engine, serve
-from hub_fanout import CENTER, HALF_M, M_PER_DEG, PASSWORD, request_body, square
+from hub_fanout import CENTER, HALF_M, M_PER_DEG, PASSWORD, add_officer, request_body, square
 from reach_common import add_subscriptions, mail_sink, push_sink
 from sqlalchemy import Engine, func, select, text
 
 from doorstep.hub import totp
-from doorstep.hub.db import make_session_factory, session_scope
-from doorstep.hub.models import Role
 from doorstep.hub.models_reach import Job
-from doorstep.hub.services import mfa
-from doorstep.hub.services.accounts import create_user
 
 
 def officer_token(http: httpx.Client, secret: str, step: int) -> dict[str, str]:
@@ -88,17 +84,7 @@ def bench_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
             rng=random.Random(args.seed),
         )
         add_subscriptions(engine, world.owner_ids, pushes.url)
-        secret = totp.new_secret()
-        with session_scope(make_session_factory(engine)) as session:
-            officer = create_user(
-                session,
-                email="officer@bench.example",
-                password=PASSWORD,
-                name="Officer",
-                role=Role.officer,
-                agency_name="Bench Police",
-            )
-            mfa.set_secret(session, officer, secret, now)
+        secret = add_officer(engine, now)
         env = {"DOORSTEP_ENVIRONMENT": "development", "DOORSTEP_PUSH_SERVICE_HOSTS": "127.0.0.1"}
 
         # Baseline: delivery disabled. The POST is the same; its queued jobs are dropped.

@@ -33,8 +33,8 @@ from pathlib import Path
 import cv2
 import httpx
 import numpy as np
-from hub_common import database, load_world, machine, migrated_engine, serve
-from reach_common import add_subscriptions, add_tokens, push_sink, set_camera_keys, summary
+from hub_common import add_tokens, database, load_world, machine, migrated_engine, serve
+from reach_common import add_subscriptions, push_sink, set_camera_keys, summary
 
 from doorstep.web.session import SESSION_COOKIE
 
